@@ -1,0 +1,282 @@
+"""Loading: turn files (Markdown/text with front matter, JSONL records, saved HTML) into Articles.
+
+Every problem with one input becomes a ``Skipped`` naming the input and the reason; loading never stops
+the batch. Ids are stable across runs: the record's own id, else one derived from its URL, else its path.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+from rag.clean import clean_text, looks_binary, strip_markdown
+from rag.pages import extract_page
+from rag.types import Article
+
+TEXT_SUFFIXES = {".md", ".markdown", ".txt", ".text"}
+HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
+JSONL_SUFFIXES = {".jsonl", ".ndjson"}
+SUPPORTED = TEXT_SUFFIXES | HTML_SUFFIXES | JSONL_SUFFIXES
+MIN_TEXT_CHARS = 40
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
+_ID_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+class _FrontMatterLoader(yaml.SafeLoader):
+    """SafeLoader that leaves dates as text: YAML's own date parsing crashes on "2024-02-30"."""
+
+
+_FrontMatterLoader.yaml_implicit_resolvers = {
+    key: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """An input that was not ingested, and why (one line)."""
+
+    source: str
+    reason: str
+
+
+class LoadError(ValueError):
+    """Raised inside this module for one bad input; converted to ``Skipped`` at the loop."""
+
+
+def iter_files(paths: Iterable[Path]) -> Iterator[tuple[Path, Path]]:
+    """``(file, root)`` for every file under the given paths, sorted, hidden files left out."""
+    for path in paths:
+        if path.is_dir():
+            for f in sorted(path.rglob("*")):
+                rel = f.relative_to(path)
+                if f.is_file() and not any(p.startswith(".") for p in rel.parts):
+                    yield f, path
+        else:
+            yield path, path.parent
+
+
+def load_paths(paths: Iterable[Path]) -> Iterator[Article | Skipped]:
+    """Articles from every supported file under ``paths``, with a ``Skipped`` for each bad input."""
+    for file, root in iter_files(paths):
+        yield from load_file(file, root)
+
+
+def load_file(path: Path, root: Path | None = None) -> Iterator[Article | Skipped]:
+    source = str(path)
+    suffix = path.suffix.lower()
+    if not path.exists():
+        yield Skipped(source, "no such file")
+        return
+    if suffix not in SUPPORTED:
+        yield Skipped(
+            source, f"unsupported file type {suffix or '(none)'}; expected .md, .txt, .jsonl or .html"
+        )
+        return
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        yield Skipped(source, f"cannot read: {exc.strerror or exc}")
+        return
+    if not raw.strip():
+        yield Skipped(source, "empty file")
+        return
+    if looks_binary(raw):
+        yield Skipped(source, "binary data, not text")
+        return
+    if suffix in JSONL_SUFFIXES:
+        yield from _load_jsonl(raw, source)
+        return
+    try:
+        if suffix in HTML_SUFFIXES:
+            yield _load_html(raw, source)
+        else:
+            yield _load_text(_decode(raw), source, _path_id(path, root))
+    except LoadError as exc:
+        yield Skipped(source, str(exc))
+
+
+def _decode(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise LoadError(f"not valid UTF-8 (byte {exc.start}); re-save the file as UTF-8") from None
+
+
+def _load_text(text: str, source: str, fallback_id: str) -> Article:
+    meta: dict[str, Any] = {}
+    m = _FRONT_MATTER.match(text)
+    if m:
+        try:
+            loaded = yaml.load(m.group(1), Loader=_FrontMatterLoader)
+        except (yaml.YAMLError, ValueError) as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 2}" if mark else ""
+            raise LoadError(f"broken front matter{where}: {getattr(exc, 'problem', None) or exc}") from None
+        if loaded is not None and not isinstance(loaded, dict):
+            raise LoadError("broken front matter: expected `key: value` lines")
+        meta = loaded or {}
+        text = text[m.end() :]
+    elif text.startswith("---\n"):
+        raise LoadError("broken front matter: no closing `---` line")
+    body = strip_markdown(text) if source.endswith((".md", ".markdown")) else text
+    return build_article(meta, body, source=source, fallback_id=fallback_id)
+
+
+def _load_html(raw: bytes, source: str) -> Article:
+    page = extract_page(raw)
+    if page is None:
+        raise LoadError("no article text found in the HTML page")
+    meta = {
+        "title": page.title,
+        "outlet": page.outlet,
+        "url": page.url,
+        "published": page.date or None,
+        "authors": list(page.authors),
+    }
+    return build_article(meta, page.text, source=source, fallback_id=_hash_id("f", source))
+
+
+def _load_jsonl(raw: bytes, source: str) -> Iterator[Article | Skipped]:
+    try:
+        text = _decode(raw)
+    except LoadError as exc:
+        yield Skipped(source, str(exc))
+        return
+    for n, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{source}:{n}"
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield Skipped(where, f"invalid JSON ({exc.msg} at column {exc.colno})")
+            continue
+        if not isinstance(record, dict):
+            yield Skipped(where, "expected a JSON object per line")
+            continue
+        try:
+            body = record.get("text") or record.get("body") or record.get("content") or ""
+            if not isinstance(body, str):
+                raise LoadError("`text` must be a string")
+            yield build_article(record, body, source=where, fallback_id=_hash_id("r", where))
+        except LoadError as exc:
+            yield Skipped(where, str(exc))
+
+
+def build_article(meta: dict[str, Any], body: str, *, source: str, fallback_id: str) -> Article:
+    """Validate metadata and text into an Article; raise LoadError with a one-line reason otherwise."""
+    text = clean_text(body)
+    if len(text) < MIN_TEXT_CHARS:
+        raise LoadError("no article text" if not text else f"text too short ({len(text)} characters)")
+    url = _str(meta.get("url") or meta.get("link"))
+    title = _str(meta.get("title")) or _first_line_title(text)
+    published = parse_date(meta.get("published", meta.get("date", meta.get("publish_date"))))
+    outlet = _str(meta.get("outlet") or meta.get("site") or meta.get("publisher")) or outlet_from_url(url)
+    authors_raw = meta.get("authors", meta.get("author")) or []
+    if isinstance(authors_raw, str):
+        authors_raw = [a for a in re.split(r"\s*(?:;|,| and )\s*", authors_raw) if a]
+    if not isinstance(authors_raw, list):
+        raise LoadError("`authors` must be a list or a string")
+    explicit = _str(meta.get("id"))
+    article_id = (
+        _safe_id(explicit) if explicit else (_hash_id("u", normalize_url(url)) if url else fallback_id)
+    )
+    return Article(
+        id=article_id,
+        title=title,
+        text=text,
+        outlet=outlet,
+        url=url,
+        published=published,
+        authors=tuple(_str(a) for a in authors_raw if _str(a)),
+        source=source,
+    )
+
+
+def parse_date(value: Any, *, today: dt.date | None = None) -> dt.date | None:
+    """A publication date from YAML dates, ISO strings or ``YYYY/MM/DD``; LoadError if impossible."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        day = value.date()
+    elif isinstance(value, dt.date):
+        day = value
+    elif isinstance(value, str):
+        s = value.strip()
+        m = re.fullmatch(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[T ][0-9:.]+(?:Z|[+-]\d\d:?\d\d)?)?", s)
+        if not m:
+            raise LoadError(f"unreadable date {s!r}; use YYYY-MM-DD")
+        try:
+            day = dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        except ValueError:
+            raise LoadError(f"impossible date {s!r}") from None
+    else:
+        raise LoadError(f"unreadable date {value!r}; use YYYY-MM-DD")
+    today = today or dt.date.today()
+    if day.year < 1900 or day > today + dt.timedelta(days=2):
+        raise LoadError(f"impossible date {day.isoformat()} (before 1900 or in the future)")
+    return day
+
+
+def outlet_from_url(url: str) -> str:
+    host = urlsplit(url).hostname or ""
+    return host.removeprefix("www.")
+
+
+def normalize_url(url: str) -> str:
+    parts = urlsplit(url.strip())
+    host = (parts.hostname or "").removeprefix("www.")
+    return f"{host}{parts.path.rstrip('/')}" + (f"?{parts.query}" if parts.query else "")
+
+
+def content_hash(article: Article) -> str:
+    """Hash of everything stored about an article: a change to any of it re-ingests the article."""
+    fields = [
+        article.title,
+        article.text,
+        article.outlet,
+        article.url,
+        article.published_iso,
+        *article.authors,
+    ]
+    return hashlib.sha256("\x1f".join(fields).encode()).hexdigest()[:24]
+
+
+def text_hash(text: str) -> str:
+    """Identity of an article's words, for collapsing exact duplicates under different ids."""
+    return hashlib.sha256(" ".join(text.split()).lower().encode()).hexdigest()[:24]
+
+
+def _path_id(path: Path, root: Path | None) -> str:
+    try:
+        rel = path.resolve().relative_to(root.resolve()) if root else Path(path.name)
+    except ValueError:
+        rel = Path(path.name)
+    return _safe_id(str(rel.with_suffix("")).replace("/", "-"))
+
+
+def _hash_id(prefix: str, key: str) -> str:
+    return f"{prefix}-{hashlib.sha1(key.encode()).hexdigest()[:12]}"
+
+
+def _safe_id(value: str) -> str:
+    return _ID_SAFE.sub("-", value).strip("-")[:120] or "article"
+
+
+def _str(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _first_line_title(text: str) -> str:
+    first = text.split("\n", 1)[0]
+    return first if len(first) <= 120 else first[:117].rsplit(" ", 1)[0] + "…"

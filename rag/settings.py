@@ -1,0 +1,166 @@
+"""The one settings object: defaults that need no key and no network, overridable by environment.
+
+``RAG_*`` variables set our own options; ``OPENAI_API_KEY`` / ``OPENAI_BASE_URL`` are the ecosystem's and
+switch answering to an LLM. ``rag config`` prints the effective values with the key masked.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from rag.errors import ConfigError
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _bundled(name: str) -> Path:
+    """A data folder shipped with the project: inside the wheel, or beside the package in a checkout."""
+    inside = PACKAGE_DIR / "_data" / name
+    return inside if inside.is_dir() else PACKAGE_DIR.parent / name
+
+
+def _default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "news-desk-rag"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every tunable of the pipeline. Field metadata names the environment variable that sets it."""
+
+    data_dir: Path = dataclasses.field(
+        default_factory=_default_data_dir,
+        metadata={"env": "RAG_DATA_DIR", "help": "embedded Chroma + caches"},
+    )
+    corpus_dir: Path = dataclasses.field(
+        default_factory=lambda: _bundled("corpus"),
+        metadata={"env": "RAG_CORPUS", "help": "ingested by `rag ask` when the store is empty"},
+    )
+    prompts_dir: Path = dataclasses.field(
+        default_factory=lambda: _bundled("prompts"), metadata={"env": "RAG_PROMPTS", "help": "prompt files"}
+    )
+    chroma_url: str = dataclasses.field(
+        default="", metadata={"env": "RAG_CHROMA_URL", "help": "Chroma server URL; empty = embedded on disk"}
+    )
+    collection: str = dataclasses.field(
+        default="news", metadata={"env": "RAG_COLLECTION", "help": "collection name prefix"}
+    )
+    embedder: str = dataclasses.field(
+        default="local", metadata={"env": "RAG_EMBEDDER", "help": "local (MiniLM int8 ONNX) or openai"}
+    )
+    openai_embedding_model: str = dataclasses.field(
+        default="text-embedding-3-small",
+        metadata={"env": "RAG_OPENAI_EMBEDDING_MODEL", "help": "used when RAG_EMBEDDER=openai"},
+    )
+    chunk_tokens: int = dataclasses.field(
+        default=200, metadata={"env": "RAG_CHUNK_TOKENS", "help": "target chunk size, tiktoken tokens"}
+    )
+    chunk_overlap: int = dataclasses.field(
+        default=30, metadata={"env": "RAG_CHUNK_OVERLAP", "help": "overlap between chunks, tokens"}
+    )
+    top_k: int = dataclasses.field(
+        default=6, metadata={"env": "RAG_TOP_K", "help": "chunks given to the answerer"}
+    )
+    generator: str = dataclasses.field(
+        default="auto",
+        metadata={"env": "RAG_GENERATOR", "help": "auto (llm when OPENAI_* set), extractive or llm"},
+    )
+    model: str = dataclasses.field(default="gpt-4o-mini", metadata={"env": "RAG_MODEL", "help": "chat model"})
+    openai_api_key: str = dataclasses.field(
+        default="", repr=False, metadata={"env": "OPENAI_API_KEY", "help": "enables the LLM", "secret": True}
+    )
+    openai_base_url: str = dataclasses.field(
+        default="", metadata={"env": "OPENAI_BASE_URL", "help": "any OpenAI-compatible server"}
+    )
+    temperature: float = dataclasses.field(default=0.0, metadata={"env": "RAG_TEMPERATURE", "help": "LLM"})
+    timeout: float = dataclasses.field(
+        default=60.0, metadata={"env": "RAG_TIMEOUT", "help": "seconds per LLM/embedding request"}
+    )
+    max_retries: int = dataclasses.field(
+        default=3, metadata={"env": "RAG_MAX_RETRIES", "help": "retries on 429/5xx/timeouts"}
+    )
+    min_support: float = dataclasses.field(
+        default=0.35, metadata={"env": "RAG_MIN_SUPPORT", "help": "extractive: below this, refuse"}
+    )
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Defaults, then environment variables, then explicit overrides (e.g. CLI flags)."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            name = f.metadata.get("env")
+            if name and env.get(name, "") != "":
+                values[f.name] = _coerce(f, env[name], name)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        for key in ("data_dir", "corpus_dir", "prompts_dir"):
+            if key in values:
+                values[key] = Path(values[key]).expanduser()
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        if self.embedder not in {"local", "openai"}:
+            raise ConfigError(f"RAG_EMBEDDER must be 'local' or 'openai', not {self.embedder!r}")
+        if self.generator not in {"auto", "extractive", "llm"}:
+            raise ConfigError(f"RAG_GENERATOR must be auto, extractive or llm, not {self.generator!r}")
+        if not 32 <= self.chunk_tokens <= 2000:
+            raise ConfigError(f"RAG_CHUNK_TOKENS must be between 32 and 2000, not {self.chunk_tokens}")
+        if not 0 <= self.chunk_overlap < self.chunk_tokens // 2:
+            raise ConfigError("RAG_CHUNK_OVERLAP must be at least 0 and under half of RAG_CHUNK_TOKENS")
+        if self.top_k < 1:
+            raise ConfigError("RAG_TOP_K must be at least 1")
+        if self.chroma_url and not self.chroma_url.startswith(("http://", "https://")):
+            raise ConfigError(f"RAG_CHROMA_URL must start with http:// or https://, not {self.chroma_url!r}")
+        if (self.generator == "llm" or self.embedder == "openai") and not self.llm_configured:
+            raise ConfigError(
+                "the LLM/OpenAI path needs OPENAI_API_KEY (or OPENAI_BASE_URL for a local server)"
+            )
+
+    @property
+    def llm_configured(self) -> bool:
+        return bool(self.openai_api_key or self.openai_base_url)
+
+    @property
+    def use_llm(self) -> bool:
+        """Whether answers come from the LLM (explicitly, or by ``auto`` with OPENAI_* set)."""
+        return self.generator == "llm" or (self.generator == "auto" and self.llm_configured)
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+    def display(self) -> list[tuple[str, str, str, str]]:
+        """(env var, effective value, source, help) rows, the key masked."""
+        rows = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            shown = mask(str(value)) if f.metadata.get("secret") else str(value)
+            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[operator]
+            source = "default" if value == default else "set"
+            rows.append((f.metadata.get("env", f.name), shown, source, f.metadata.get("help", "")))
+        return rows
+
+
+def mask(secret: str) -> str:
+    """Show that a key is set without showing it."""
+    if not secret:
+        return ""
+    return "****" + secret[-4:] if len(secret) >= 12 else "****"
+
+
+def _coerce(f: dataclasses.Field[Any], raw: str, name: str) -> Any:
+    kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", "str")
+    try:
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, not {raw!r}") from None
+    return raw

@@ -1,0 +1,119 @@
+"""The shared types that flow through the pipeline: Article → Chunk → Hit → Citation → Answer.
+
+Plain dataclasses with documented fields. Vendor objects (Chroma results, LangChain documents,
+OpenAI responses) are converted into these at the module boundary that owns the vendor.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Article:
+    """One cleaned news article, as ingested."""
+
+    id: str  #: stable id: the record's own id, else derived from its URL, else from its file path
+    title: str
+    text: str  #: cleaned full text; every chunk and citation offset points into this string
+    outlet: str = ""  #: publisher ("" when unknown: never invented)
+    url: str = ""
+    published: dt.date | None = None  #: publication date (None when the source does not say)
+    authors: tuple[str, ...] = ()
+    source: str = ""  #: where it was read from (file path, ``path:line`` for JSONL records)
+
+    @property
+    def published_iso(self) -> str:
+        return self.published.isoformat() if self.published else ""
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A token-bounded, sentence-aligned slice of an article: ``article.text[start:end] == text``."""
+
+    id: str  #: ``{article_id}:{index}``
+    article_id: str
+    index: int
+    text: str
+    start: int  #: character offset of the slice in the article text
+    end: int
+    title: str = ""
+    outlet: str = ""
+    url: str = ""
+    published: dt.date | None = None
+    n_tokens: int = 0  #: tiktoken (cl100k_base) tokens in ``text``
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved chunk with its fused score and the ranks that produced it."""
+
+    chunk: Chunk
+    score: float
+    dense_rank: int | None = None  #: 1-based rank in the dense list, None if absent there
+    lexical_rank: int | None = None
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A checkable source for part of an answer: a verbatim span of a dated article."""
+
+    key: int  #: the ``[n]`` marker used in the answer text
+    article_id: str
+    chunk_id: str
+    title: str
+    outlet: str
+    url: str
+    published: str  #: ISO date, "" when unknown
+    quote: str  #: verbatim span: ``article.text[start:end] == quote``
+    start: int
+    end: int
+
+
+@dataclass
+class Answer:
+    """What ``rag ask`` returns: text with ``[n]`` markers, the citations they point at, and "as of"."""
+
+    question: str
+    text: str
+    citations: list[Citation] = field(default_factory=list)
+    as_of: str = ""  #: newest publication date among the cited articles (ISO), "" if none
+    refused: bool = False  #: True when the articles do not support an answer
+    engine: str = "extractive"
+    unsupported: list[str] = field(default_factory=list)  #: sentences the citation check could not verify
+    standalone_question: str = ""  #: the question actually searched (after follow-up rewriting)
+    timings: dict[str, float] = field(default_factory=dict)  #: seconds per stage (retrieve, generate)
+    hits: list[Hit] = field(default_factory=list, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("hits")
+        return data
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrictions on what retrieval may return: a publication-date range (inclusive) and outlets."""
+
+    since: dt.date | None = None
+    until: dt.date | None = None
+    outlets: tuple[str, ...] = ()  #: case-insensitive outlet names; empty = any
+
+    @property
+    def active(self) -> bool:
+        return bool(self.since or self.until or self.outlets)
+
+    def matches(self, published: dt.date | None, outlet: str) -> bool:
+        if (self.since or self.until) and published is None:
+            return False
+        if self.since and published and published < self.since:
+            return False
+        if self.until and published and published > self.until:
+            return False
+        return not self.outlets or outlet.lower() in {o.lower() for o in self.outlets}
+
+
+#: The one refusal sentence: used by the extractive answerer, put into the LLM prompts, checked by tests.
+CANNOT_ANSWER = "I can't answer that from the articles I have: none of them says."

@@ -1,0 +1,106 @@
+"""Shared fixtures: real components in temp dirs, a loopback OpenAI server, and the CLI as a subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rag.embed import LocalMiniLM
+from rag.pipeline import Pipeline
+from rag.settings import Settings
+from tests.openai_server import FakeOpenAI
+
+PROJECT = Path(__file__).resolve().parent.parent
+SAMPLE_ID = "trudeau-yoon-north-korea-troops"
+DATASET = PROJECT.parent / "shared" / "data" / "realtimeqa-2024"
+
+
+@pytest.fixture(scope="session")
+def embedder() -> LocalMiniLM:
+    """The real local model, loaded once per test session."""
+    return LocalMiniLM()
+
+
+def make_settings(tmp: Path, **overrides: Any) -> Settings:
+    """Settings for a test: nothing from the developer's environment, everything under ``tmp``."""
+    base: dict[str, Any] = {
+        "data_dir": tmp / "data",
+        "corpus_dir": PROJECT / "corpus",
+        "prompts_dir": PROJECT / "prompts",
+    }
+    base.update(overrides)
+    return Settings.from_env(env={}, **base)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path)
+
+
+@pytest.fixture
+def sample_pipeline(settings: Settings, embedder: LocalMiniLM) -> Pipeline:
+    """The default (extractive) pipeline with the shipped sample article ingested into a temp store."""
+    pipeline = Pipeline.from_settings(settings, embedder=embedder)
+    pipeline.ensure_corpus()
+    return pipeline
+
+
+@pytest.fixture
+def fake_openai() -> Iterator[FakeOpenAI]:
+    server = FakeOpenAI().start()
+    yield server
+    server.stop()
+
+
+def cli_env(tmp: Path, **extra: str) -> dict[str, str]:
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(tmp / "home"),
+        "LANG": "C.UTF-8",
+        "PYTHONPATH": str(PROJECT / "tests" / "netblock"),
+        "RAG_DATA_DIR": str(tmp / "data"),
+        "RAG_CORPUS": str(PROJECT / "corpus"),
+        "RAG_PROMPTS": str(PROJECT / "prompts"),
+        "NO_COLOR": "1",
+    }
+    env.update(extra)
+    return env
+
+
+def run_cli(
+    tmp: Path, *args: str, env: dict[str, str] | None = None, input: str | None = None, timeout: float = 180
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m rag ARGS`` the way a user would, with network access limited to loopback."""
+    tmp.mkdir(parents=True, exist_ok=True)
+    return subprocess.run(
+        [sys.executable, "-m", "rag", *args],
+        env=env or cli_env(tmp),
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=tmp,
+    )
+
+
+def write(path: Path, text: str | bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+def article_md(
+    title: str, body: str, published: str = "2024-10-30", outlet: str = "Test Wire", **extra: str
+) -> str:
+    lines = ["---", f"title: {title!r}", f"outlet: {outlet}", f"published: {published}"]
+    lines += [f"{k}: {v}" for k, v in extra.items()]
+    return "\n".join([*lines, "---", body, ""])

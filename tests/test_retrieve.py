@@ -1,0 +1,105 @@
+"""Hybrid retrieval over a real store: both sides contribute, filters hold, articles are spread out,
+and the lexical index is rebuilt from Chroma when the store changes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from rag.embed import LocalMiniLM
+from rag.pipeline import Pipeline
+from rag.settings import Settings
+from rag.types import Filters
+from tests.conftest import article_md, write
+
+ARTICLES = {
+    "quake": (
+        "Earthquake shakes coastal town",
+        "2024-10-01",
+        "Wire A",
+        "A magnitude 6.1 earthquake struck the coastal town of Portmere early on Monday. "
+        "Residents reported cracked walls and fallen shelves, but no deaths.",
+    ),
+    "zx81": (
+        "Retro computing fair",
+        "2024-10-20",
+        "Wire B",
+        "Collectors brought a working ZX81 and other vintage machines to the fair in Leeds. "
+        "The organiser said attendance doubled compared with last year.",
+    ),
+    "rain": (
+        "Heavy rain floods farmland",
+        "2024-10-25",
+        "Wire A",
+        "Torrential downpours left fields under water across the valley this week. "
+        "Farmers fear the autumn harvest is lost after the river burst its banks.",
+    ),
+    "budget": (
+        "Council passes budget",
+        "2024-09-15",
+        "Wire C",
+        "The council approved a budget of 12 million pounds for road repairs. "
+        "The vote was seven to two after a long debate.",
+    ),
+}
+
+
+@pytest.fixture
+def pipeline(tmp_path: Path, settings: Settings, embedder: LocalMiniLM) -> Pipeline:
+    for key, (title, date, outlet, body) in ARTICLES.items():
+        write(tmp_path / "in" / f"{key}.md", article_md(title, body, published=date, outlet=outlet))
+    p = Pipeline.from_settings(settings, embedder=embedder)
+    p.ingest([tmp_path / "in"])
+    return p
+
+
+def _top(p: Pipeline, query: str, mode: str = "hybrid", filters: Filters | None = None) -> list[str]:
+    return [h.chunk.article_id for h in p.retriever.search(query, 4, filters, mode=mode)]
+
+
+def test_dense_finds_paraphrase_and_lexical_finds_rare_token(pipeline: Pipeline) -> None:
+    # No shared content words with the article: only the dense side can find it.
+    assert _top(pipeline, "crops ruined by water after storms", mode="dense")[0] == "rain"
+    # A rare exact token: the lexical side is sure, and hybrid keeps it first.
+    assert _top(pipeline, "ZX81", mode="lexical") == ["zx81"]
+    assert _top(pipeline, "ZX81")[0] == "zx81"
+    assert _top(pipeline, "crops ruined by water after storms")[0] == "rain"
+
+
+def test_hits_carry_their_ranks_from_both_sides(pipeline: Pipeline) -> None:
+    [hit, *_] = pipeline.retriever.search("earthquake Portmere cracked walls", 4)
+    assert hit.chunk.article_id == "quake" and hit.dense_rank == 1 and hit.lexical_rank == 1
+
+
+def test_date_and_outlet_filters(pipeline: Pipeline) -> None:
+    since = Filters(since=dt.date(2024, 10, 15))
+    assert set(_top(pipeline, "news", filters=since)) <= {"zx81", "rain"}
+    assert set(_top(pipeline, "earthquake", filters=Filters(outlets=("wire a",)))) <= {"quake", "rain"}
+    assert _top(pipeline, "earthquake", filters=Filters(until=dt.date(2024, 9, 30))) == ["budget"]
+
+
+def test_one_chunk_per_article_before_any_article_repeats(tmp_path: Path, pipeline: Pipeline) -> None:
+    long_quake = "\n\n".join(
+        f"Aftershock {i} hit Portmere, the earthquake-struck town, damaging homes on street {i}."
+        for i in range(40)
+    )
+    write(tmp_path / "more" / "quake2.md", article_md("Aftershocks", long_quake, published="2024-10-02"))
+    pipeline.ingest([tmp_path / "more"])
+    ids = _top(pipeline, "earthquake Portmere damage")
+    assert len(set(ids[:3])) == 3
+
+
+def test_lexical_index_follows_the_store(tmp_path: Path, pipeline: Pipeline) -> None:
+    assert _top(pipeline, "Zanzibar", mode="lexical") == []
+    write(
+        tmp_path / "more" / "z.md",
+        article_md("Spice island", "Zanzibar exports cloves to many countries today."),
+    )
+    pipeline.ingest([tmp_path / "more"])
+    assert _top(pipeline, "Zanzibar", mode="lexical") == ["z"]
+    # A fresh process (new Retriever) finds the cached index for this exact store content.
+    fresh = Pipeline.from_settings(pipeline.settings, embedder=pipeline.embedder)
+    assert _top(fresh, "Zanzibar", mode="lexical") == ["z"]
+    assert len(list((pipeline.settings.data_dir / "lexical").glob("*.pkl"))) == 1

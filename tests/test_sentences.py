@@ -1,0 +1,22 @@
+from rag.sentences import split, split_spans
+
+
+def test_news_abbreviations_initials_and_quotes() -> None:
+    text = (
+        'Mr. Smith met U.S. President Biden on Tuesday. "It went well," he said. J. R. Jones agreed! '
+        "The rate rose 3.5 percent by 10 a.m. Friday. What next?\nA new paragraph starts here."
+    )
+    assert split(text) == [
+        "Mr. Smith met U.S. President Biden on Tuesday.",
+        '"It went well," he said.',
+        "J. R. Jones agreed!",
+        "The rate rose 3.5 percent by 10 a.m. Friday.",
+        "What next?",
+        "A new paragraph starts here.",
+    ]
+
+
+def test_spans_are_offsets_into_the_text() -> None:
+    text = "  First one.  Second one.\n\nThird."
+    for a, b in split_spans(text):
+        assert text[a:b] in {"First one.", "Second one.", "Third."}

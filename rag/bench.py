@@ -74,9 +74,7 @@ def embedding_speed(pipeline: Pipeline, articles: list[Article], sample: int = 2
                 for r, p in enumerate(part):
                     ids[r, : len(p)] = p
                     mask[r, : len(p)] = 1
-                embedder._session.run(
-                    None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": 0 * ids}
-                )
+                embedder._session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": 0 * ids})
         return n_tok / (time.perf_counter() - t0)
 
     run(ours[:16], None)  # warm up the session
@@ -138,9 +136,7 @@ def run_bench(dataset: Path, settings: Settings, *, limit: int = 0, log: Log = p
             "chunks_per_s": report.chunks / ingest_s if ingest_s else 0.0,
             "tokens": report.embedded_tokens,
             "tokens_per_s_overall": report.embedded_tokens / ingest_s if ingest_s else 0.0,
-            "embed_tokens_per_s": report.embedded_tokens / report.embed_seconds
-            if report.embed_seconds
-            else 0.0,
+            "embed_tokens_per_s": report.embedded_tokens / report.embed_seconds if report.embed_seconds else 0.0,
         },
         "embedding_vs_naive": speed,
         "retrieval_ms": {"p50": _pct(latency, 50), "p95": _pct(latency, 95)},
@@ -168,8 +164,7 @@ def format_table(r: dict[str, Any]) -> str:
         f"{i['embed_tokens_per_s']:,.0f} tokens/s while embedding)",
         f"embedding: {s['tokens_per_s']:,.0f} tokens/s vs naive baseline "
         f"{s['baseline_tokens_per_s']:,.0f} tokens/s (x{s['ratio']:.2f}, same process)",
-        f"retrieval: p50 {r['retrieval_ms']['p50']:.1f} ms, p95 {r['retrieval_ms']['p95']:.1f} ms "
-        "(hybrid, warm)",
+        f"retrieval: p50 {r['retrieval_ms']['p50']:.1f} ms, p95 {r['retrieval_ms']['p95']:.1f} ms (hybrid, warm)",
         f"extractive answer: p50 {r['answer_ms']['p50']:.1f} ms, p95 {r['answer_ms']['p95']:.1f} ms "
         "(retrieval + answer, warm)",
         f"peak memory: {r['peak_rss_mb']:.0f} MB",

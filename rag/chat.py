@@ -30,9 +30,7 @@ _QUESTION_WORDS = frozenset(
     "what which who whom whose when where why how many much does did do is are was were has have had".split()
 )
 # Words that set the time of a follow-up rather than its subject.
-_TIME_WORDS = frozenset(
-    "week month year day today yesterday last earlier later now ago recent recently".split()
-)
+_TIME_WORDS = frozenset("week month year day today yesterday last earlier later now ago recent recently".split())
 
 
 def is_follow_up(question: str) -> bool:
@@ -96,9 +94,7 @@ class Conversation:
             for t in self.turns[-HISTORY_TURNS:]
         )
         try:
-            text = (template | self.chat_model | StrOutputParser()).invoke(
-                {"history": history, "question": question}
-            )
+            text = (template | self.chat_model | StrOutputParser()).invoke({"history": history, "question": question})
         except Exception as exc:
             if is_provider_failure(exc):
                 raise provider_error(exc, self.pipeline.settings) from None

@@ -10,12 +10,22 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from rag import sentences, tokens
 from rag.types import Article, Chunk
 
 #: Bump when the algorithm changes: it is part of the index fingerprint.
 CHUNKER_VERSION = 2
+
+
+class Splitter(Protocol):
+    """Anything that turns an article into chunks (ours, or the textbook one in ``rag.vanilla``)."""
+
+    @property
+    def fingerprint(self) -> str: ...
+    def split(self, article: Article) -> list[Chunk]: ...
+    def embed_input(self, chunk: Chunk) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -41,6 +51,10 @@ class Chunker:
     @property
     def fingerprint(self) -> str:
         return f"sent-v{CHUNKER_VERSION}/cl100k/{self.max_tokens}/{self.overlap_tokens}"
+
+    def embed_input(self, chunk: Chunk) -> str:
+        """What the embedder reads for a chunk: the title header and the text."""
+        return embed_text(chunk)
 
     def split(self, article: Article) -> list[Chunk]:
         text = article.text

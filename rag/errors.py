@@ -46,3 +46,11 @@ class EmptyCorpusError(RagError):
 
 class ModelFileError(RagError):
     """A pinned model or data file is missing or does not match its sha256."""
+
+
+class EmptyWindowError(RagError):
+    """No articles were published in the requested briefing window."""
+
+
+class BriefCitationError(RagError):
+    """A briefing citation does not resolve to a verbatim span of an article in its window (a bug)."""

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rag.chunk import Budget, Chunker, embed_text
+from rag.chunk import Budget, Chunker, Splitter
 from rag.embed import Embedder
 from rag.load import Skipped, content_hash, load_paths, text_hash
 from rag.store import ArticleWrite, Store
@@ -47,9 +47,7 @@ class IngestReport:
         if not self.changed and not self.pruned:
             head = f"nothing to embed: {self.unchanged} article(s) unchanged"
         else:
-            rate = (
-                f", {self.embedded_tokens / self.embed_seconds:,.0f} tokens/s" if self.embed_seconds else ""
-            )
+            rate = f", {self.embedded_tokens / self.embed_seconds:,.0f} tokens/s" if self.embed_seconds else ""
             head = (
                 f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged; "
                 f"{self.chunks} chunks embedded in {self.seconds:.1f}s{rate}"
@@ -75,7 +73,7 @@ def make_chunker(chunk_tokens: int, overlap: int, embedder: Embedder) -> Chunker
     )
 
 
-def index_fingerprint(embedder: Embedder, chunker: Chunker) -> dict[str, str]:
+def index_fingerprint(embedder: Embedder, chunker: Splitter) -> dict[str, str]:
     return {"embedder": embedder.fingerprint, "chunking": chunker.fingerprint}
 
 
@@ -84,7 +82,7 @@ def ingest(
     *,
     store: Store,
     embedder: Embedder,
-    chunker: Chunker,
+    chunker: Splitter,
     prune: bool = False,
     rebuild: bool = False,
     progress: Progress | None = None,
@@ -107,7 +105,7 @@ def ingest_items(
     *,
     store: Store,
     embedder: Embedder,
-    chunker: Chunker,
+    chunker: Splitter,
     prune: bool = False,
     rebuild: bool = False,
     progress: Progress | None = None,
@@ -160,13 +158,11 @@ def ingest_items(
         group = todo[g : g + GROUP]
         chunked = [(a, chunker.split(a)) for a, _, _ in group]
         t0 = time.perf_counter()
-        vectors = embedder.embed([embed_text(c) for _, chunks in chunked for c in chunks])
+        vectors = embedder.embed([chunker.embed_input(c) for _, chunks in chunked for c in chunks])
         report.embed_seconds += time.perf_counter() - t0
         writes, offset = [], 0
         for (article, chunks), (_, c_hash, t_hash) in zip(chunked, group, strict=True):
-            writes.append(
-                ArticleWrite(article, chunks, vectors[offset : offset + len(chunks)], c_hash, t_hash)
-            )
+            writes.append(ArticleWrite(article, chunks, vectors[offset : offset + len(chunks)], c_hash, t_hash))
             offset += len(chunks)
         store.put_articles(writes, replace=any(w.article.id in committed for w in writes))
         for w in writes:
@@ -180,9 +176,7 @@ def ingest_items(
             progress(done, len(todo))
 
     if prune:
-        gone = [
-            aid for aid in committed if aid not in seen and not _from_skipped_file(store, aid, skipped_files)
-        ]
+        gone = [aid for aid in committed if aid not in seen and not _from_skipped_file(store, aid, skipped_files)]
         store.delete_articles(gone)
         report.pruned = len(gone)
     report.seconds = time.perf_counter() - started

@@ -149,9 +149,7 @@ class LLMGenerator:
         if checker.refused or not out:
             if on_text:
                 on_text(CANNOT_ANSWER)
-            return Answer(
-                question=question, text=CANNOT_ANSWER, refused=True, engine=self.name, hits=list(hits)
-            )
+            return Answer(question=question, text=CANNOT_ANSWER, refused=True, engine=self.name, hits=list(hits))
         return Answer(
             question=question,
             text=" ".join(out),

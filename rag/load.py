@@ -78,9 +78,7 @@ def load_file(path: Path, root: Path | None = None) -> Iterator[Article | Skippe
         yield Skipped(source, "no such file")
         return
     if suffix not in SUPPORTED:
-        yield Skipped(
-            source, f"unsupported file type {suffix or '(none)'}; expected .md, .txt, .jsonl or .html"
-        )
+        yield Skipped(source, f"unsupported file type {suffix or '(none)'}; expected .md, .txt, .jsonl or .html")
         return
     try:
         raw = path.read_bytes()
@@ -188,9 +186,7 @@ def build_article(meta: dict[str, Any], body: str, *, source: str, fallback_id: 
     if not isinstance(authors_raw, list):
         raise LoadError("`authors` must be a list or a string")
     explicit = _str(meta.get("id"))
-    article_id = (
-        _safe_id(explicit) if explicit else (_hash_id("u", normalize_url(url)) if url else fallback_id)
-    )
+    article_id = _safe_id(explicit) if explicit else (_hash_id("u", normalize_url(url)) if url else fallback_id)
     return Article(
         id=article_id,
         title=title,

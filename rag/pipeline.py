@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from langchain_core.runnables import Runnable, RunnableLambda
 
-from rag.chunk import Chunker
+from rag.chunk import Splitter
 from rag.embed import Embedder, make_embedder
 from rag.errors import EmptyCorpusError
 from rag.extractive import ExtractiveGenerator
@@ -44,7 +44,7 @@ class Generator(Protocol):
 class Pipeline:
     settings: Settings
     embedder: Embedder
-    chunker: Chunker
+    chunker: Splitter
     store: Store
     retriever: Retriever
     generator: Generator
@@ -57,11 +57,13 @@ class Pipeline:
         embedder: Embedder | None = None,
         generator: Generator | None = None,
         chat_model: Any = None,
+        chunker: Splitter | None = None,
+        fusion: FusionConfig | None = None,
     ) -> Pipeline:
         embedder = embedder or make_embedder(settings)
-        chunker = make_chunker(settings.chunk_tokens, settings.chunk_overlap, embedder)
+        chunker = chunker or make_chunker(settings.chunk_tokens, settings.chunk_overlap, embedder)
         store = Store(settings, index_fingerprint(embedder, chunker))
-        retriever = Retriever(store, embedder, cache_dir=settings.data_dir / "lexical", config=DEFAULT_FUSION)
+        retriever = Retriever(store, embedder, cache_dir=settings.data_dir / "lexical", config=fusion or DEFAULT_FUSION)
         if generator is None:
             generator = make_generator(settings, embedder, retriever, chat_model=chat_model)
         return cls(settings, embedder, chunker, store, retriever, generator)
@@ -72,15 +74,21 @@ class Pipeline:
         self.retriever.refresh()
         return report
 
+    def ingest_items(self, items: Iterable[Any], **kwargs: Any) -> IngestReport:
+        """Ingest already-loaded ``Article | Skipped`` items (feeds, pages, datasets)."""
+        from rag.ingest import ingest_items
+
+        report = ingest_items(items, store=self.store, embedder=self.embedder, chunker=self.chunker, **kwargs)
+        self.retriever.refresh()
+        return report
+
     def ensure_corpus(self) -> IngestReport | None:
         """Ingest the bundled corpus when the store is empty (the one-command quickstart)."""
         if self.store.count_chunks():
             return None
         corpus = self.settings.corpus_dir
         if not corpus.is_dir():
-            raise EmptyCorpusError(
-                f"the store is empty and there is no corpus at {corpus}; run `rag ingest PATH`"
-            )
+            raise EmptyCorpusError(f"the store is empty and there is no corpus at {corpus}; run `rag ingest PATH`")
         report = self.ingest([corpus])
         if not self.store.count_chunks():
             raise EmptyCorpusError(f"nothing could be ingested from {corpus}; run `rag ingest PATH`")
@@ -113,9 +121,7 @@ class Pipeline:
         return answer
 
 
-def make_generator(
-    settings: Settings, embedder: Embedder, retriever: Retriever, chat_model: Any = None
-) -> Generator:
+def make_generator(settings: Settings, embedder: Embedder, retriever: Retriever, chat_model: Any = None) -> Generator:
     if settings.use_llm or chat_model is not None:
         from rag.llm import LLMGenerator
 
@@ -124,9 +130,7 @@ def make_generator(
 
             chat_model = make_chat_model(settings)
         return LLMGenerator(settings, chat_model, answer_prompt(settings))
-    return ExtractiveGenerator(
-        embedder, idf=lambda t: retriever.lexical.idf(t), min_support=settings.min_support
-    )
+    return ExtractiveGenerator(embedder, idf=lambda t: retriever.lexical.idf(t), min_support=settings.min_support)
 
 
 def answer_prompt(settings: Settings) -> Prompt:

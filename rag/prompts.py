@@ -40,9 +40,7 @@ def load_prompt(directory: Path, name: str) -> Prompt:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError:
-        raise ConfigError(
-            f"prompt file {path} is missing; set RAG_PROMPTS to the project's prompts/ folder"
-        ) from None
+        raise ConfigError(f"prompt file {path} is missing; set RAG_PROMPTS to the project's prompts/ folder") from None
     m = re.match(r"\A---\n(.*?)\n---\n(.*)\Z", text, re.DOTALL)
     if not m:
         raise ConfigError(f"prompt file {path} has no front matter (---/name/version/inputs/---)")
@@ -57,6 +55,4 @@ def load_prompt(directory: Path, name: str) -> Prompt:
         raise ConfigError(
             f"prompt file {path}: placeholders {sorted(used)} do not match declared inputs {sorted(declared)}"
         )
-    return Prompt(
-        str(meta.get("name", name)), int(meta.get("version", 0)), declared, parts["system"], parts["user"]
-    )
+    return Prompt(str(meta.get("name", name)), int(meta.get("version", 0)), declared, parts["system"], parts["user"])

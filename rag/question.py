@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from enum import StrEnum
 
@@ -37,7 +38,7 @@ _RULES: list[tuple[Kind, re.Pattern[str]]] = [
     (
         Kind.PERSON,
         re.compile(
-            r"\b(who|whom|whose|which (person|official|leader|president|justice|actor|"
+            r"\b(who|whom|whose|(which|what) (\w+ )?(person|official|leader|president|justice|actor|"
             r"actress|singer|player|candidate|senator|ceo|executive|minister|author|"
             r"artist|athlete|coach|judge|celebrity|rapper|musician))\b"
         ),
@@ -45,13 +46,42 @@ _RULES: list[tuple[Kind, re.Pattern[str]]] = [
     (
         Kind.PLACE,
         re.compile(
-            r"\b(where|which (city|country|state|nation|region|town|county|island|continent|"
-            r"province|capital|port|location|place|area|territory|site)|in what (city|country|"
-            r"state|region))\b"
+            r"\b(where|(which|what) (\w+ )?(city|country|state|nation|region|town|county|island|continent|"
+            r"province|capital|port|location|place|area|territory|site))\b"
         ),
     ),
     (Kind.ENTITY, re.compile(r"\b(which|what)\b")),
 ]
+
+# Which kind of place: a US state or a country can also be recognised by its name.
+_PLACE_TYPE = re.compile(r"\b(?:which|what) (?:\w+ )?(state|country|nation)\b")
+_US_STATES = (
+    "Alabama|Alaska|Arizona|Arkansas|California|Colorado|Connecticut|Delaware|Florida|Georgia|Hawaii|Idaho|"
+    "Illinois|Indiana|Iowa|Kansas|Kentucky|Louisiana|Maine|Maryland|Massachusetts|Michigan|Minnesota|"
+    "Mississippi|Missouri|Montana|Nebraska|Nevada|New Hampshire|New Jersey|New Mexico|New York|North Carolina|"
+    "North Dakota|Ohio|Oklahoma|Oregon|Pennsylvania|Rhode Island|South Carolina|South Dakota|Tennessee|Texas|"
+    "Utah|Vermont|Virginia|Washington|West Virginia|Wisconsin|Wyoming"
+)
+_COUNTRIES = (
+    "Afghanistan|Albania|Algeria|Andorra|Angola|Argentina|Armenia|Australia|Austria|Azerbaijan|Bahamas|Bahrain|"
+    "Bangladesh|Barbados|Belarus|Belgium|Belize|Benin|Bhutan|Bolivia|Bosnia|Botswana|Brazil|Britain|Brunei|"
+    "Bulgaria|Burkina Faso|Burundi|Cambodia|Cameroon|Canada|Chad|Chile|China|Colombia|Comoros|Congo|Costa Rica|"
+    "Croatia|Cuba|Cyprus|Czech Republic|Czechia|Denmark|Djibouti|Dominica|Dominican Republic|Ecuador|Egypt|"
+    "El Salvador|England|Eritrea|Estonia|Eswatini|Ethiopia|Fiji|Finland|France|Gabon|Gambia|Georgia|Germany|"
+    "Ghana|Greece|Grenada|Guatemala|Guinea|Guyana|Haiti|Honduras|Hungary|Iceland|India|Indonesia|Iran|Iraq|"
+    "Ireland|Israel|Italy|Ivory Coast|Jamaica|Japan|Jordan|Kazakhstan|Kenya|Kiribati|Kosovo|Kuwait|Kyrgyzstan|"
+    "Laos|Latvia|Lebanon|Lesotho|Liberia|Libya|Liechtenstein|Lithuania|Luxembourg|Madagascar|Malawi|Malaysia|"
+    "Maldives|Mali|Malta|Mauritania|Mauritius|Mexico|Micronesia|Moldova|Monaco|Mongolia|Montenegro|Morocco|"
+    "Mozambique|Myanmar|Namibia|Nauru|Nepal|Netherlands|New Zealand|Nicaragua|Niger|Nigeria|North Korea|"
+    "North Macedonia|Norway|Oman|Pakistan|Palau|Palestine|Panama|Papua New Guinea|Paraguay|Peru|Philippines|"
+    "Poland|Portugal|Qatar|Romania|Russia|Rwanda|Samoa|San Marino|Saudi Arabia|Scotland|Senegal|Serbia|"
+    "Seychelles|Sierra Leone|Singapore|Slovakia|Slovenia|Somalia|South Africa|South Korea|South Sudan|Spain|"
+    "Sri Lanka|Sudan|Suriname|Sweden|Switzerland|Syria|Taiwan|Tajikistan|Tanzania|Thailand|Togo|Tonga|"
+    "Trinidad|Tunisia|Turkey|Turkmenistan|Tuvalu|Uganda|Ukraine|United Arab Emirates|United Kingdom|"
+    "United States|Uruguay|Uzbekistan|Vanuatu|Venezuela|Vietnam|Wales|Yemen|Zambia|Zimbabwe"
+)
+_COUNTRY_NAMES = re.compile(rf"\b(?:{_COUNTRIES})\b")
+_PLACE_NAMES = {"state": re.compile(rf"\b(?:{_US_STATES})\b"), "country": _COUNTRY_NAMES, "nation": _COUNTRY_NAMES}
 
 _NUMBER = re.compile(
     r"(\$|€|£)?\b\d[\d,]*(\.\d+)?\b|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
@@ -68,8 +98,12 @@ _DATE = re.compile(
     r"earlier this (week|month|year)|next (week|month|year)|\d{1,2}/\d{1,2}(/\d{2,4})?)\b",
     re.IGNORECASE,
 )
-_CAPITALISED = re.compile(
-    r"(?<![.!?]\s)(?<!^)\b[A-Z][a-zA-Z’'\-]+(?:\s+(?:[A-Z][a-zA-Z’'\-]+|of|de|la|van|von))*"
+_CAPITALISED = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-zA-Z’'\-]+(?:\s+(?:[A-Z][a-zA-Z’'\-]+|of|de|la|van|von))*")
+
+# A name after a locative preposition ("in Los Angeles", "from New York City"), or a dateline.
+_PLACED = re.compile(r"\b(?:in|at|from|near|outside|to)\s+(?:the\s+)?([A-Z][a-zA-Z’'\-]+(?:\s+[A-Z][a-zA-Z’'\-]+)*)")
+_DATELINE = re.compile(
+    r"^([A-Z][a-zA-Z’'\-]+(?:\s+[A-Z][a-zA-Z’'\-]+)*)(?:,\s*[A-Z][a-zA-Z.]+(?:\s+[A-Z][a-zA-Z.]+)*)?\s+[–—-]\s"
 )
 
 
@@ -88,6 +122,8 @@ def has_answer_shape(sentence: str, kind: Kind, question: str) -> bool:
         return any(m.group().lower() not in q_numbers for m in _NUMBER.finditer(sentence))
     if kind is Kind.DATE:
         return bool(_DATE.search(sentence))
+    if kind is Kind.PLACE and _PLACE_TYPE.search(question.lower()):
+        return names_a_place(sentence, question)
     if kind in {Kind.PERSON, Kind.PLACE, Kind.ENTITY}:
         return bool(new_names(sentence, question))
     return True
@@ -102,3 +138,15 @@ def new_names(sentence: str, question: str) -> list[str]:
         if set(terms(name)) - q_terms and not _DATE.fullmatch(name):
             out.append(name)
     return out
+
+
+def names_a_place(sentence: str, question: str) -> bool:
+    """Whether the sentence names a place the question does not contain: a name after a preposition ("… in Los
+    Angeles"), in a dateline ("VANCOUVER, British Columbia – …") or, when the question asks which state or
+    country, a US state or country by name."""
+    q_terms = set(terms(question))
+    m = _PLACE_TYPE.search(question.lower())
+    names = [n.group(1) for n in itertools.chain(_PLACED.finditer(sentence), _DATELINE.finditer(sentence))]
+    if m:
+        names += [n.group() for n in _PLACE_NAMES[m.group(1)].finditer(sentence)]
+    return any(set(terms(name)) - q_terms for name in names)

@@ -29,9 +29,7 @@ def sources(answer: Answer, width: int = 100) -> str:
     if answer.as_of:
         lines.append(f"As of {answer.as_of} (newest cited article).")
     if answer.unsupported:
-        lines.append(
-            f"{len(answer.unsupported)} sentence(s) marked [unverified]: not supported by the cited source."
-        )
+        lines.append(f"{len(answer.unsupported)} sentence(s) marked [unverified]: not supported by the cited source.")
     return "\n".join(lines)
 
 

@@ -16,6 +16,7 @@ from rag.types import Chunk, Filters, Hit
 
 @dataclass(frozen=True)
 class FusionConfig:
+    mode: str = "hybrid"  #: hybrid, dense or lexical
     candidates: int = 50  #: taken from each side before fusion
     rrf_k: int = 60
     dense_weight: float = 1.0
@@ -55,10 +56,10 @@ class Retriever:
         """Forget the lexical index (after an ingest), to be rebuilt or reloaded on next use."""
         self._lexical = None
 
-    def search(
-        self, query: str, k: int = 6, filters: Filters | None = None, mode: str = "hybrid"
-    ) -> list[Hit]:
+    def search(self, query: str, k: int = 6, filters: Filters | None = None, mode: str | None = None) -> list[Hit]:
+        """The ``k`` best chunks for ``query``; ``mode`` overrides the configured hybrid/dense/lexical."""
         cfg = self.config
+        mode = mode or cfg.mode
         dense: list[tuple[Chunk, float]] = []
         lexical: list[tuple[str, float]] = []
         if mode in {"hybrid", "dense"}:
@@ -94,10 +95,7 @@ class Retriever:
             seen = per_article.get(chunks[cid].article_id, 0)
             (first if seen < cfg.per_article else rest).append(cid)
             per_article[chunks[cid].article_id] = seen + 1
-        hits = [
-            Hit(chunks[cid], fused[cid], dense_rank.get(cid), lexical_rank.get(cid))
-            for cid in (first + rest)[:k]
-        ]
+        hits = [Hit(chunks[cid], fused[cid], dense_rank.get(cid), lexical_rank.get(cid)) for cid in (first + rest)[:k]]
         return hits
 
     def _anchor(self, filters: Filters | None) -> dt.date | None:

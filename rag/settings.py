@@ -44,6 +44,15 @@ class Settings:
     prompts_dir: Path = dataclasses.field(
         default_factory=lambda: _bundled("prompts"), metadata={"env": "RAG_PROMPTS", "help": "prompt files"}
     )
+    evals_dir: Path = dataclasses.field(
+        default_factory=lambda: _bundled("evals"), metadata={"env": "RAG_EVALS", "help": "eval suites and baselines"}
+    )
+    briefs_dir: Path = dataclasses.field(
+        default_factory=lambda: Path("briefs"), metadata={"env": "RAG_BRIEFS", "help": "where `rag brief` saves"}
+    )
+    feeds_file: Path = dataclasses.field(
+        default_factory=lambda: Path("feeds.toml"), metadata={"env": "RAG_FEEDS", "help": "feeds for --refresh"}
+    )
     chroma_url: str = dataclasses.field(
         default="", metadata={"env": "RAG_CHROMA_URL", "help": "Chroma server URL; empty = embedded on disk"}
     )
@@ -63,9 +72,7 @@ class Settings:
     chunk_overlap: int = dataclasses.field(
         default=30, metadata={"env": "RAG_CHUNK_OVERLAP", "help": "overlap between chunks, tokens"}
     )
-    top_k: int = dataclasses.field(
-        default=6, metadata={"env": "RAG_TOP_K", "help": "chunks given to the answerer"}
-    )
+    top_k: int = dataclasses.field(default=6, metadata={"env": "RAG_TOP_K", "help": "chunks given to the answerer"})
     generator: str = dataclasses.field(
         default="auto",
         metadata={"env": "RAG_GENERATOR", "help": "auto (llm when OPENAI_* set), extractive or llm"},
@@ -98,7 +105,7 @@ class Settings:
             if name and env.get(name, "") != "":
                 values[f.name] = _coerce(f, env[name], name)
         values.update({k: v for k, v in overrides.items() if v is not None})
-        for key in ("data_dir", "corpus_dir", "prompts_dir"):
+        for key in ("data_dir", "corpus_dir", "prompts_dir", "evals_dir", "briefs_dir", "feeds_file"):
             if key in values:
                 values[key] = Path(values[key]).expanduser()
         settings = cls(**values)
@@ -119,9 +126,7 @@ class Settings:
         if self.chroma_url and not self.chroma_url.startswith(("http://", "https://")):
             raise ConfigError(f"RAG_CHROMA_URL must start with http:// or https://, not {self.chroma_url!r}")
         if (self.generator == "llm" or self.embedder == "openai") and not self.llm_configured:
-            raise ConfigError(
-                "the LLM/OpenAI path needs OPENAI_API_KEY (or OPENAI_BASE_URL for a local server)"
-            )
+            raise ConfigError("the LLM/OpenAI path needs OPENAI_API_KEY (or OPENAI_BASE_URL for a local server)")
 
     @property
     def llm_configured(self) -> bool:

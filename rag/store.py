@@ -150,9 +150,7 @@ class Store:
                 ids=[w.article.id for w in batch],
                 embeddings=[_mean(w.vectors).tolist() for w in batch],
                 documents=[w.article.text for w in batch],
-                metadatas=[
-                    _article_meta(w.article, w.content_hash, w.text_hash, len(w.chunks)) for w in batch
-                ],
+                metadatas=[_article_meta(w.article, w.content_hash, w.text_hash, len(w.chunks)) for w in batch],
             )
         except Exception as exc:
             first = batch[0].article.id
@@ -190,9 +188,7 @@ class Store:
         out: dict[str, Committed] = {}
         for ids, metas, _ in self._pages(self._articles, include=["metadatas"]):
             for aid, m in zip(ids, metas, strict=True):
-                out[aid] = Committed(
-                    str(m.get("content_hash", "")), str(m.get("text_hash", "")), int(m["n_chunks"])
-                )
+                out[aid] = Committed(str(m.get("content_hash", "")), str(m.get("text_hash", "")), int(m["n_chunks"]))
         return out
 
     def count_chunks(self) -> int:
@@ -247,8 +243,7 @@ class Store:
             return []
         res = self._chunks.get(ids=ids, include=["metadatas", "documents"])
         found = {
-            cid: chunk_from(cid, d, m)
-            for cid, d, m in zip(res["ids"], res["documents"], res["metadatas"], strict=True)
+            cid: chunk_from(cid, d, m) for cid, d, m in zip(res["ids"], res["documents"], res["metadatas"], strict=True)
         }
         return [found[i] for i in ids if i in found]
 
@@ -268,6 +263,27 @@ class Store:
         ):
             for aid, meta, doc in zip(ids, metas, docs, strict=True):
                 yield article_from(aid, doc, meta)
+
+    def article_vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
+        """The stored article vectors (mean of each article's chunk vectors), for grouping articles."""
+        if not ids or not self._open(create=False):
+            return {}
+        out: dict[str, np.ndarray] = {}
+        for s in range(0, len(ids), 1000):
+            res = self._articles.get(ids=ids[s : s + 1000], include=["embeddings"])
+            for aid, vec in zip(res["ids"], res["embeddings"], strict=True):
+                out[aid] = np.asarray(vec, dtype=np.float32)
+        return out
+
+    def newest_date(self) -> dt.date | None:
+        """The latest publication date in the store (the default briefing day)."""
+        newest = None
+        for _, metas, _ in self._pages(self._articles, include=["metadatas"]) if self._open(create=False) else []:
+            for m in metas:
+                day = _date(m.get("published"))
+                if day and (newest is None or day > newest):
+                    newest = day
+        return newest
 
     @staticmethod
     def _pages(

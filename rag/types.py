@@ -7,6 +7,7 @@ OpenAI responses) are converted into these at the module boundary that owns the 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -117,3 +118,70 @@ class Filters:
 
 #: The one refusal sentence: used by the extractive answerer, put into the LLM prompts, checked by tests.
 CANNOT_ANSWER = "I can't answer that from the articles I have: none of them says."
+
+
+@dataclass
+class MovedNumber:
+    """A figure that changed, with where each value was stated.
+
+    The new value is always cited (``after_key`` into the brief's citations). The old value is cited too
+    when it is stated inside the window (``before_key``); when it comes from the previous brief, outside
+    the window, ``before_source`` names that article and ``before_quote`` gives its words instead."""
+
+    what: str  #: what was counted ("troops"), from the words after the number
+    before: str
+    after: str
+    after_key: int
+    before_key: int | None = None
+    before_source: str = ""
+    before_quote: str = ""
+
+
+@dataclass
+class StorySummary:
+    """One story of a briefing: a headline and 2–4 cited sentences, who covered it, and what changed."""
+
+    id: str
+    headline: str
+    sentences: list[str]  #: each ends with its ``[n]`` markers (keys into ``Briefing.citations``)
+    outlets: list[str]  #: independent outlets (near-duplicates collapsed)
+    articles: list[str]  #: ids of the independent articles, most central first
+    duplicates: dict[str, str] = field(default_factory=dict)  #: reprint id → the article it repeats
+    newest: str = ""
+    status: str = "new"  #: new | developing (relative to the previous brief)
+    previous_headline: str = ""
+    moved: list[MovedNumber] = field(default_factory=list)
+    centroid: list[float] = field(default_factory=list, repr=False)  #: for matching stories next time
+
+
+@dataclass
+class Briefing:
+    """A daily brief: ranked stories whose every citation is a verbatim span of an article in the window."""
+
+    date: str  #: the day the brief is for (ISO)
+    since: str
+    until: str
+    engine: str
+    stories: list[StorySummary]
+    citations: list[Citation]
+    n_articles: int
+    generated: str = ""
+    previous: str = ""  #: date of the brief compared against ("" for none)
+    overview: list[str] = field(default_factory=list)  #: optional cited lead sentences (LLM reduce step)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Briefing:
+        stories = [
+            StorySummary(**{**s, "moved": [MovedNumber(**m) for m in s.get("moved", [])]}) for s in data["stories"]
+        ]
+        return cls(**{**data, "stories": stories, "citations": [Citation(**c) for c in data["citations"]]})
+
+    @property
+    def words(self) -> int:
+        text = " ".join(
+            [*self.overview, *(s.headline for s in self.stories), *(x for s in self.stories for x in s.sentences)]
+        )
+        return len(re.sub(r"\[\d+\]", "", text).split())

@@ -98,9 +98,7 @@ def write(path: Path, text: str | bytes) -> Path:
     return path
 
 
-def article_md(
-    title: str, body: str, published: str = "2024-10-30", outlet: str = "Test Wire", **extra: str
-) -> str:
+def article_md(title: str, body: str, published: str = "2024-10-30", outlet: str = "Test Wire", **extra: str) -> str:
     lines = ["---", f"title: {title!r}", f"outlet: {outlet}", f"published: {published}"]
     lines += [f"{k}: {v}" for k, v in extra.items()]
     return "\n".join([*lines, "---", body, ""])

@@ -70,9 +70,7 @@ class FakeOpenAI:
                     time.sleep(reply.delay)
                 try:
                     if reply.status != 200:
-                        self._json(
-                            reply.status, {"error": {"message": f"scripted {reply.status}", "type": "x"}}
-                        )
+                        self._json(reply.status, {"error": {"message": f"scripted {reply.status}", "type": "x"}})
                     elif self.path.endswith("/embeddings"):
                         self._embeddings(body)
                     elif body.get("stream"):
@@ -114,8 +112,7 @@ class FakeOpenAI:
             def _embeddings(self, body: dict[str, Any]) -> None:
                 inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
                 data = [
-                    {"object": "embedding", "index": i, "embedding": _toy_vector(str(t))}
-                    for i, t in enumerate(inputs)
+                    {"object": "embedding", "index": i, "embedding": _toy_vector(str(t))} for i, t in enumerate(inputs)
                 ]
                 self._json(200, {"object": "list", "data": data, "model": body.get("model"), "usage": {}})
 
@@ -140,9 +137,7 @@ def _completion(body: dict[str, Any], content: str) -> dict[str, Any]:
         "object": "chat.completion",
         "created": int(time.time()),
         "model": body.get("model", "test"),
-        "choices": [
-            {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
-        ],
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
         "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
     }
 

@@ -24,9 +24,7 @@ def test_carry_subject_adds_the_previous_subject() -> None:
     rewritten = carry_subject(FIRST, "and how many were there last week?")
     assert rewritten.startswith("and how many were there last week?")
     assert all(w in rewritten for w in ("North", "Korean", "soldiers", "Russia"))
-    assert (
-        carry_subject(FIRST, "Who is the president of South Korea?") == "Who is the president of South Korea?"
-    )
+    assert carry_subject(FIRST, "Who is the president of South Korea?") == "Who is the president of South Korea?"
 
 
 def test_offline_conversation_answers_the_follow_up(sample_pipeline: Pipeline) -> None:
@@ -63,9 +61,7 @@ def test_llm_rewrites_follow_ups_with_the_condense_prompt(
 
 
 def test_chat_repl_as_a_user(tmp_path: Path) -> None:
-    script = "\n".join(
-        [FIRST, "and how many were there last week?", "/sources", "/reset", "/nonsense", "/quit"]
-    )
+    script = "\n".join([FIRST, "and how many were there last week?", "/sources", "/reset", "/nonsense", "/quit"])
     proc = run_cli(tmp_path, "chat", input=script + "\n")
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout

@@ -103,9 +103,7 @@ def test_ask_with_an_llm_over_loopback(tmp_path: Path, fake_openai: FakeOpenAI) 
     env = cli_env(tmp_path, OPENAI_BASE_URL=fake_openai.base_url, RAG_MODEL="local-llama")
     proc = run_cli(tmp_path, "ask", Q, env=env)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.startswith(
-        "About 10,000 North Korean soldiers have been deployed to eastern Russia [1]."
-    )
+    assert proc.stdout.startswith("About 10,000 North Korean soldiers have been deployed to eastern Russia [1].")
     assert fake_openai.chat_requests()[0].body["model"] == "local-llama"
     forced = run_cli(tmp_path, "ask", "--engine", "extractive", Q, env=env)
     assert "Recent Pentagon estimates" in forced.stdout and len(fake_openai.chat_requests()) == 1

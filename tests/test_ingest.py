@@ -26,9 +26,7 @@ def _pipeline(settings: Settings, embedder: LocalMiniLM) -> Pipeline:
     return Pipeline.from_settings(settings, embedder=embedder)
 
 
-def test_reingest_of_unchanged_input_embeds_nothing(
-    tmp_path: Path, settings: Settings, embedder: LocalMiniLM
-) -> None:
+def test_reingest_of_unchanged_input_embeds_nothing(tmp_path: Path, settings: Settings, embedder: LocalMiniLM) -> None:
     write(tmp_path / "in" / "a.md", article_md("Ferry terminal", BODY))
     write(tmp_path / "in" / "b.md", article_md("Other", BODY.replace("ferry", "bus")))
     p = _pipeline(settings, embedder)
@@ -39,9 +37,7 @@ def test_reingest_of_unchanged_input_embeds_nothing(
     assert again.summary().startswith("nothing to embed")
 
 
-def test_changed_article_replaces_its_chunks(
-    tmp_path: Path, settings: Settings, embedder: LocalMiniLM
-) -> None:
+def test_changed_article_replaces_its_chunks(tmp_path: Path, settings: Settings, embedder: LocalMiniLM) -> None:
     f = write(tmp_path / "in" / "a.md", article_md("Ferry terminal", BODY))
     p = _pipeline(settings, embedder)
     p.ingest([f])

@@ -82,8 +82,7 @@ def test_date_and_outlet_filters(pipeline: Pipeline) -> None:
 
 def test_one_chunk_per_article_before_any_article_repeats(tmp_path: Path, pipeline: Pipeline) -> None:
     long_quake = "\n\n".join(
-        f"Aftershock {i} hit Portmere, the earthquake-struck town, damaging homes on street {i}."
-        for i in range(40)
+        f"Aftershock {i} hit Portmere, the earthquake-struck town, damaging homes on street {i}." for i in range(40)
     )
     write(tmp_path / "more" / "quake2.md", article_md("Aftershocks", long_quake, published="2024-10-02"))
     pipeline.ingest([tmp_path / "more"])

@@ -18,9 +18,7 @@ def test_defaults_need_no_key_and_no_network() -> None:
 
 
 def test_environment_overrides_and_llm_switch() -> None:
-    s = Settings.from_env(
-        env={"RAG_TOP_K": "9", "OPENAI_BASE_URL": "http://127.0.0.1:11434/v1", "RAG_MODEL": "llama3"}
-    )
+    s = Settings.from_env(env={"RAG_TOP_K": "9", "OPENAI_BASE_URL": "http://127.0.0.1:11434/v1", "RAG_MODEL": "llama3"})
     assert s.top_k == 9 and s.use_llm and s.model == "llama3"
     assert not Settings.from_env(env={"OPENAI_API_KEY": "k", "RAG_GENERATOR": "extractive"}).use_llm
 
@@ -42,9 +40,7 @@ def test_invalid_settings_are_config_errors(env: dict[str, str], message: str) -
 
 def test_key_is_masked() -> None:
     assert mask("sk-1234567890abcd") == "****abcd" and mask("short") == "****" and mask("") == ""
-    rows = dict(
-        (r[0], r[1]) for r in Settings.from_env(env={"OPENAI_API_KEY": "sk-1234567890abcd"}).display()
-    )
+    rows = dict((r[0], r[1]) for r in Settings.from_env(env={"OPENAI_API_KEY": "sk-1234567890abcd"}).display())
     assert rows["OPENAI_API_KEY"] == "****abcd"
 
 

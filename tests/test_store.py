@@ -16,20 +16,15 @@ from tests.conftest import make_settings
 FP = {"embedder": "toy", "chunking": "toy"}
 
 
-def _write(
-    article_id: str, day: dt.date | None, outlet: str = "Wire", n: int = 2, seed: int = 0
-) -> ArticleWrite:
+def _write(article_id: str, day: dt.date | None, outlet: str = "Wire", n: int = 2, seed: int = 0) -> ArticleWrite:
     text = " ".join(f"Sentence {i} of {article_id}." for i in range(n))
     article = Article(id=article_id, title=f"T {article_id}", text=text, outlet=outlet, published=day)
     chunks = [
-        Chunk(f"{article_id}:{i}", article_id, i, text[:5], 0, 5, article.title, outlet, "", day)
-        for i in range(n)
+        Chunk(f"{article_id}:{i}", article_id, i, text[:5], 0, 5, article.title, outlet, "", day) for i in range(n)
     ]
     rng = np.random.default_rng(seed)
     vecs = rng.normal(size=(n, 8)).astype(np.float32)
-    return ArticleWrite(
-        article, chunks, vecs / np.linalg.norm(vecs, axis=1, keepdims=True), "h" + article_id, "t"
-    )
+    return ArticleWrite(article, chunks, vecs / np.linalg.norm(vecs, axis=1, keepdims=True), "h" + article_id, "t")
 
 
 @pytest.fixture

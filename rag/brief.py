@@ -1,0 +1,350 @@
+"""Daily briefings: the window's articles → stories → 2–4 cited sentences each (extractive by default,
+LLM map-reduce when configured) → what changed since the previous brief → verified citations.
+
+Every citation in a brief must be a verbatim span of an article inside the window; ``verify`` enforces it
+and a failure is an error, never a warning."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from rag.changes import change_within, compare
+from rag.embed import Embedder
+from rag.errors import BriefCitationError, EmptyWindowError
+from rag.lexical import terms
+from rag.sentences import split_spans
+from rag.store import Store
+from rag.stories import Story, group
+from rag.types import Article, Briefing, Citation, Filters, StorySummary
+
+_NAME = re.compile(r"(?<=[a-z,;:] )[A-Z][\w’'-]+")
+MAX_WORDS = 1200
+MAX_STORIES = 12
+LEDE_SENTENCES = 15  #: sentences per article considered for a story summary
+_TITLE_NOISE = re.compile(r"\s*[|–—-]\s*(CNN|The Week|USA TODAY|Cruising Altitude|The Excerpt)\s*$", re.IGNORECASE)
+
+
+def clean_headline(title: str) -> str:
+    return _TITLE_NOISE.sub("", title).strip() or title
+
+
+@dataclass
+class CitationBook:
+    """The brief's citations: one key per distinct span, numbered in order of first use."""
+
+    citations: list[Citation] = field(default_factory=list)
+    _keys: dict[tuple[str, int, int], int] = field(default_factory=dict)
+
+    def cite(self, article: Article, start: int, end: int) -> int:
+        return self.add(span_citation(article, start, end))
+
+    def add(self, citation: Citation) -> int:
+        span = (citation.article_id, citation.start, citation.end)
+        if span not in self._keys:
+            key = len(self.citations) + 1
+            self._keys[span] = key
+            self.citations.append(Citation(**{**citation.__dict__, "key": key}))
+        return self._keys[span]
+
+
+def span_citation(article: Article, start: int, end: int, key: int = 0) -> Citation:
+    """A citation of ``article.text[start:end]``."""
+    return Citation(
+        key=key,
+        article_id=article.id,
+        chunk_id=f"{article.id}@{start}",
+        title=article.title,
+        outlet=article.outlet,
+        url=article.url,
+        published=article.published_iso,
+        quote=article.text[start:end],
+        start=start,
+        end=end,
+    )
+
+
+class Summarizer(Protocol):
+    name: str
+
+    def summarize(self, stories: list[Story], book: CitationBook, date: dt.date) -> list[StorySummary]: ...
+
+
+def _sentences(article: Article, limit: int = LEDE_SENTENCES) -> list[tuple[int, int]]:
+    """Candidate summary sentences: whole sentences of reasonable length, from the top of the article."""
+    out = []
+    for a, b in split_spans(article.text):
+        s = article.text[a:b]
+        if 8 <= len(s.split()) <= 60 and s[-1] in '.!?"”’' and not s.endswith("?"):
+            out.append((a, b))
+        if len(out) >= limit:
+            break
+    return out
+
+
+def sentence_count(story: Story) -> int:
+    """Two sentences for a single short report, up to four for a big or widely covered story."""
+    length_bonus = min(2, sum(len(a.text) for a in story.articles) // 1200)
+    return max(2, min(4, 1 + story.independent_coverage + length_bonus))
+
+
+class ExtractiveBriefer:
+    """Per story, the sentences that together cover most of its important words (weighted by how often the
+    story's articles use them and how rare they are in the store), favouring central and early sentences,
+    never repeating one another: verbatim and cited."""
+
+    name = "extractive"
+
+    def __init__(self, embedder: Embedder, idf: Callable[[str], float] | None = None) -> None:
+        self.embedder = embedder
+        self.idf = idf or (lambda _t: 1.0)
+
+    def summarize(self, stories: list[Story], book: CitationBook, date: dt.date) -> list[StorySummary]:
+        cands: list[tuple[int, Article, int, int, int]] = []  # story index, article, start, end, position
+        for si, story in enumerate(stories):
+            for article in story.articles[:5]:
+                for pos, (a, b) in enumerate(_sentences(article)):
+                    cands.append((si, article, a, b, pos))
+        vecs = self.embedder.embed([art.text[a:b] for _, art, a, b, _ in cands]) if cands else np.zeros((0, 1))
+        out = []
+        for si, story in enumerate(stories):
+            idx = [i for i, c in enumerate(cands) if c[0] == si]
+            if not idx:
+                continue
+            chosen = self._select(story, idx, cands, vecs)
+            chosen.sort(key=lambda i: (story.articles.index(cands[i][1]), cands[i][4]))
+            sentences = []
+            for i in chosen:
+                _, art, a, b, _ = cands[i]
+                sentences.append(f"{art.text[a:b]} [{book.cite(art, a, b)}]")
+            out.append(story_summary(story, clean_headline(story.articles[0].title), sentences))
+        return out
+
+    def _select(
+        self, story: Story, idx: list[int], cands: list[tuple[int, Article, int, int, int]], vecs: np.ndarray
+    ) -> list[int]:
+        words = {i: set(terms(cands[i][1].text[cands[i][2] : cands[i][3]])) for i in idx}
+        tf: dict[str, int] = {}
+        for a in story.articles[:5]:
+            for t in set(terms(a.title + " " + a.text)):
+                tf[t] = tf.get(t, 0) + 1
+        # Hard news lives in names and figures: they weigh more than other words.
+        names = {t for a in story.articles[:5] for t in terms(" ".join(_NAME.findall(a.text)))}
+        weight = {
+            t: tf[t] * min(max(self.idf(t), 0.5), 8.0) * (2.0 if t[:1].isdigit() else 1.5 if t in names else 1.0)
+            for t in tf
+        }
+        central = {i: float(vecs[i] @ story.centroid) if story.centroid.size == vecs.shape[1] else 0.0 for i in idx}
+        covered: set[str] = set()
+        chosen: list[int] = []
+        while len(chosen) < sentence_count(story):
+            best, pick = 0.0, None
+            for i in idx:
+                if i in chosen or any(float(vecs[i] @ vecs[j]) >= 0.8 for j in chosen):
+                    continue
+                gain = sum(weight.get(t, 0.0) for t in words[i] - covered) / max(1.0, len(words[i])) ** 0.5
+                lede = 1.0 - cands[i][4] / LEDE_SENTENCES
+                score = gain * (0.5 + central[i]) * (0.8 + 0.2 * lede)
+                if score > best:
+                    best, pick = score, i
+            if pick is None:
+                break
+            chosen.append(pick)
+            covered |= words[pick]
+        return chosen
+
+
+def story_summary(story: Story, headline: str, sentences: list[str]) -> StorySummary:
+    return StorySummary(
+        id=story.id,
+        headline=headline,
+        sentences=sentences,
+        outlets=[o for o in story.outlets if not o.startswith("(unknown outlet")],
+        articles=[a.id for a in story.articles],
+        duplicates=dict(story.duplicates),
+        newest=story.newest.isoformat() if story.newest else "",
+        centroid=[round(float(x), 5) for x in story.centroid],
+    )
+
+
+def fit_budget(summaries: list[StorySummary], max_words: int, max_stories: int) -> list[StorySummary]:
+    """Stories in rank order while the word budget lasts (a story's last sentences go first)."""
+    kept, words = [], 0
+    for s in summaries[:max_stories]:
+        cost = len(s.headline.split()) + sum(len(re.sub(r"\[\d+\]", "", x).split()) for x in s.sentences)
+        while cost > max_words - words and len(s.sentences) > 1:
+            dropped = s.sentences.pop()
+            cost -= len(re.sub(r"\[\d+\]", "", dropped).split())
+        if cost > max_words - words:
+            break
+        kept.append(s)
+        words += cost
+    return kept
+
+
+def verify(brief: Briefing, window: dict[str, Article]) -> None:
+    """Every citation is a verbatim span of an article in the window, and every marker has a citation."""
+    keys = {c.key for c in brief.citations}
+    for c in brief.citations:
+        article = window.get(c.article_id)
+        if article is None:
+            raise BriefCitationError(f"citation [{c.key}] points at {c.article_id}, which is outside the window")
+        if article.text[c.start : c.end] != c.quote:
+            raise BriefCitationError(f"citation [{c.key}] does not match the text of {c.article_id}")
+    text = " ".join([*brief.overview, *(x for s in brief.stories for x in s.sentences)])
+    for marker in re.findall(r"\[(\d+)\]", text):
+        if int(marker) not in keys:
+            raise BriefCitationError(f"marker [{marker}] has no citation")
+    for s in brief.stories:
+        for m in s.moved:
+            if m.after_key not in keys or (m.before_key is not None and m.before_key not in keys):
+                raise BriefCitationError(f"a moved number in story {s.id} cites nothing")
+
+
+def _prune_citations(brief: Briefing) -> None:
+    """Drop citations nothing refers to any more (after the word budget cut sentences) and renumber."""
+    used: list[int] = []
+    for text in [*brief.overview, *(x for s in brief.stories for x in s.sentences)]:
+        used += [int(k) for k in re.findall(r"\[(\d+)\]", text)]
+    used += [k for s in brief.stories for m in s.moved for k in (m.after_key, m.before_key) if k is not None]
+    order = list(dict.fromkeys(used))
+    new_key = {old: i for i, old in enumerate(order, start=1)}
+    by_key = {c.key: c for c in brief.citations}
+    brief.citations = [Citation(**{**by_key[k].__dict__, "key": new_key[k]}) for k in order]
+
+    def renumber(text: str) -> str:
+        return re.sub(r"\[(\d+)\]", lambda m: f"[{new_key[int(m.group(1))]}]", text)
+
+    brief.overview = [renumber(x) for x in brief.overview]
+    for s in brief.stories:
+        s.sentences = [renumber(x) for x in s.sentences]
+        for m in s.moved:
+            m.after_key = new_key[m.after_key]
+            m.before_key = new_key[m.before_key] if m.before_key is not None else None
+
+
+def make_brief(
+    articles: Sequence[Article],
+    vectors: dict[str, np.ndarray],
+    summarizer: Summarizer,
+    *,
+    date: dt.date,
+    since: dt.date,
+    until: dt.date,
+    previous: Briefing | None = None,
+    max_words: int = MAX_WORDS,
+    max_stories: int = MAX_STORIES,
+    reducer: Callable[[Briefing], None] | None = None,
+) -> Briefing:
+    if not articles:
+        raise EmptyWindowError(
+            f"no articles published between {since} and {until}; ingest some (`rag ingest`, "
+            "`rag brief --refresh`) or choose another --date"
+        )
+    stories = group(list(articles), vectors)[: max_stories * 2]
+    book = CitationBook()
+    summaries = fit_budget(summarizer.summarize(stories, book, date), max_words, max_stories)
+    brief = Briefing(
+        date=date.isoformat(),
+        since=since.isoformat(),
+        until=until.isoformat(),
+        engine=summarizer.name,
+        stories=summaries,
+        citations=book.citations,
+        n_articles=len(articles),
+        generated=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        previous=previous.date if previous else "",
+    )
+    if reducer is not None:
+        reducer(brief)
+    by_story = {s.id: s for s in stories}
+    change_sentences = {
+        summary.id: [
+            span_citation(article, a, b)
+            for article in by_story[summary.id].articles
+            for a, b in split_spans(article.text)
+            if change_within(article.text[a:b])
+        ]
+        for summary in brief.stories
+    }
+    compare(brief, previous, change_sentences, book.add)
+    brief.citations = book.citations
+    _prune_citations(brief)
+    verify(brief, {a.id: a for a in articles})
+    return brief
+
+
+def window(
+    store: Store, *, date: dt.date | None = None, since: dt.date | None = None, until: dt.date | None = None
+) -> tuple[dt.date, dt.date, dt.date, list[Article]]:
+    """(brief date, since, until, articles): ``date`` alone is that day; default the newest day stored."""
+    if since is None and until is None:
+        day = date or store.newest_date()
+        if day is None:
+            raise EmptyWindowError("the store has no dated articles; ingest some first (`rag ingest PATH`)")
+        since = until = day
+    until = until or date or store.newest_date() or dt.date.today()
+    since = since or until
+    articles = list(store.iter_articles(Filters(since=since, until=until)))
+    return until, since, until, articles
+
+
+def load_previous(directory: Path | None, before: dt.date) -> Briefing | None:
+    """The newest saved brief (JSON) for a day before ``before``."""
+    if directory is None or not directory.is_dir():
+        return None
+    candidates = sorted(p for p in directory.glob("*.json") if re.fullmatch(r"\d{4}-\d{2}-\d{2}", p.stem))
+    for path in reversed(candidates):
+        if dt.date.fromisoformat(path.stem) < before:
+            try:
+                return Briefing.from_dict(json.loads(path.read_text(encoding="utf-8")))
+            except (ValueError, KeyError, TypeError):
+                continue
+    return None
+
+
+def brief_from_store(
+    pipeline: Any,
+    *,
+    date: dt.date | None = None,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+    previous: Briefing | None = None,
+    previous_dir: Path | None = None,
+    chat_model: Any = None,
+    max_words: int = MAX_WORDS,
+    max_stories: int = MAX_STORIES,
+) -> Briefing:
+    """The brief of a date window of the pipeline's store, extractive or (with ``chat_model``) by the LLM."""
+    day, since, until, articles = window(pipeline.store, date=date, since=since, until=until)
+    if previous is None:
+        previous = load_previous(previous_dir, since)
+    vectors = pipeline.store.article_vectors([a.id for a in articles])
+    reducer = None
+    summarizer: Summarizer
+    if chat_model is not None:
+        from rag.brief_llm import LLMBriefer
+
+        llm = LLMBriefer(pipeline.settings, chat_model)
+        summarizer, reducer = llm, llm.reduce
+    else:
+        summarizer = ExtractiveBriefer(pipeline.embedder, idf=lambda t: pipeline.retriever.lexical.idf(t))
+    return make_brief(
+        articles,
+        vectors,
+        summarizer,
+        date=day,
+        since=since,
+        until=until,
+        previous=previous,
+        max_words=max_words,
+        max_stories=max_stories,
+        reducer=reducer,
+    )

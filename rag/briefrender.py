@@ -1,0 +1,143 @@
+"""Briefing output: Markdown (default), a self-contained HTML page (phone-friendly, works offline, sources
+linked), and JSON; saved per date under a briefs folder."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from pathlib import Path
+
+from rag.types import Briefing, Citation, MovedNumber, StorySummary
+
+FORMATS = ("md", "html", "json")
+
+
+def _source(c: Citation) -> str:
+    return f"{c.title} — {c.outlet or 'outlet unknown'}, {c.published or 'date unknown'}"
+
+
+def _coverage(s: StorySummary) -> str:
+    n = len(s.articles)
+    outlets = ", ".join(s.outlets) if s.outlets else "outlet unknown"
+    dup = f", {len(s.duplicates)} reprint(s) collapsed" if s.duplicates else ""
+    return f"Covered by {outlets} ({n} article{'s' if n != 1 else ''}{dup})"
+
+
+def _n(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def _counts(brief: Briefing, window: str = "") -> str:
+    stories = "1 story" if len(brief.stories) == 1 else f"{len(brief.stories)} stories"
+    published = f" published {window}" if window else ""
+    return f"{_n(brief.n_articles, 'article')}{published}, {stories}"
+
+
+def moved_text(m: MovedNumber) -> str:
+    if m.before_key == m.after_key:
+        return f"{m.what}: {m.before} → {m.after}, as the source reports the change [{m.after_key}]"
+    before = f"[{m.before_key}]" if m.before_key is not None else f"(previous brief: {m.before_source})"
+    return f"{m.what}: {m.before} {before} → {m.after} [{m.after_key}]"
+
+
+def to_markdown(brief: Briefing) -> str:
+    lines = [f"# Daily brief — {brief.date}", ""]
+    window = brief.since if brief.since == brief.until else f"{brief.since} to {brief.until}"
+    prev = f"; compared with the brief of {brief.previous}" if brief.previous else ""
+    lines += [
+        f"_{_counts(brief, window)}, {brief.engine}{prev}._",
+        "",
+    ]
+    if brief.overview:
+        lines += [" ".join(brief.overview), ""]
+    for n, s in enumerate(brief.stories, start=1):
+        tag = "DEVELOPING" if s.status == "developing" else "NEW"
+        lines += [f"## {n}. {s.headline} · {tag}", "", f"*{_coverage(s)}*", ""]
+        lines += [" ".join(s.sentences), ""]
+        for m in s.moved:
+            lines += [f"- **Number moved** — {moved_text(m)}"]
+        if s.moved:
+            lines.append("")
+    lines += ["## Sources", ""]
+    for c in brief.citations:
+        link = f" <{c.url}>" if c.url else ""
+        lines += [f"{c.key}. {_source(c)}{link}", f"   > {c.quote}", ""]
+    for s in brief.stories:
+        for m in s.moved:
+            if m.before_key is None:
+                lines += [f"- Earlier value of {m.what} ({m.before}): {m.before_source}", f"  > {m.before_quote}", ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+_CSS = """
+:root{color-scheme:light dark}body{font:17px/1.55 Georgia,serif;margin:0;background:#fbfaf7;color:#1c1c1c}
+main{max-width:720px;margin:0 auto;padding:16px}h1{font:700 1.6em system-ui,sans-serif;margin:.4em 0}
+h2{font:700 1.15em system-ui,sans-serif;margin:1.6em 0 .2em}.meta,.cov{color:#666;font:.85em system-ui,sans-serif}
+.tag{font:700 .7em system-ui,sans-serif;padding:2px 6px;border-radius:4px;background:#e6efff;color:#1b4fb5;
+vertical-align:middle}.tag.developing{background:#fff1d6;color:#8a5a00}sup a{text-decoration:none}
+.moved{background:#f3f3f3;padding:6px 10px;border-left:3px solid #c77d00;font:.9em system-ui,sans-serif}
+ol.src{font:.9em system-ui,sans-serif;padding-left:1.4em}ol.src li{margin:.6em 0}
+blockquote{margin:.3em 0;padding-left:.6em;border-left:3px solid #ccc;color:#444}
+@media (prefers-color-scheme: dark){body{background:#161616;color:#e8e8e8}.meta,.cov{color:#aaa}
+.moved{background:#222}blockquote{color:#bbb;border-color:#555}a{color:#8ab4ff}}
+"""
+
+
+def _cite_links(text: str) -> str:
+    return re.sub(r"\[(\d+)\]", r'<sup><a href="#s\1" aria-label="source \1">[\1]</a></sup>', html.escape(text))
+
+
+def to_html(brief: Briefing) -> str:
+    parts = [
+        "<!doctype html><html lang=en><head><meta charset=utf-8>",
+        '<meta name=viewport content="width=device-width,initial-scale=1">',
+        f"<title>Daily brief — {html.escape(brief.date)}</title><style>{_CSS}</style></head><body><main>",
+        f"<h1>Daily brief — {html.escape(brief.date)}</h1>",
+        f"<p class=meta>{_counts(brief)} · {html.escape(brief.engine)}"
+        + (f" · compared with {html.escape(brief.previous)}" if brief.previous else "")
+        + "</p>",
+    ]
+    if brief.overview:
+        parts.append(f"<p><strong>{_cite_links(' '.join(brief.overview))}</strong></p>")
+    for n, s in enumerate(brief.stories, start=1):
+        tag = "developing" if s.status == "developing" else "new"
+        parts.append(f'<article><h2>{n}. {html.escape(s.headline)} <span class="tag {tag}">{tag.upper()}</span></h2>')
+        parts.append(f"<p class=cov>{html.escape(_coverage(s))}</p><p>{_cite_links(' '.join(s.sentences))}</p>")
+        for m in s.moved:
+            parts.append(f"<p class=moved>Number moved — {_cite_links(moved_text(m))}</p>")
+        parts.append("</article>")
+    parts.append("<h2>Sources</h2><ol class=src>")
+    for c in brief.citations:
+        title = html.escape(_source(c))
+        link = (
+            f'<a href="{html.escape(c.url, quote=True)}">{title}</a>'
+            if c.url.startswith(("http://", "https://"))
+            else title
+        )
+        parts.append(f'<li id="s{c.key}" value="{c.key}">{link}<blockquote>{html.escape(c.quote)}</blockquote></li>')
+    parts.append("</ol></main></body></html>")
+    return "".join(parts)
+
+
+def render(brief: Briefing, fmt: str) -> str:
+    if fmt == "md":
+        return to_markdown(brief)
+    if fmt == "html":
+        return to_html(brief)
+    if fmt == "json":
+        return json.dumps(brief.to_dict(), indent=2, ensure_ascii=False)
+    raise ValueError(f"unknown format {fmt!r}")
+
+
+def save(brief: Briefing, directory: Path, fmt: str) -> list[Path]:
+    """Write ``<date>.<fmt>`` (and always ``<date>.json``, which the next brief compares against)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for f in dict.fromkeys([fmt, "json"]):
+        path = directory / f"{brief.date}.{f}"
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(render(brief, f), encoding="utf-8")
+        tmp.replace(path)
+        written.append(path)
+    return written

@@ -1,0 +1,133 @@
+"""Evaluation cases: the known-facts suites in ``evals/`` (YAML) and real datasets in the shape of
+``realtimeqa-2024`` (``articles.jsonl`` + ``questions.jsonl``), both turned into one ``Case`` type."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from rag.errors import ConfigError
+from rag.metrics import Fact
+
+KINDS = (
+    "single_fact", "number", "date", "who_where", "two_sentence", "paraphrase",
+    "unanswerable", "false_premise", "quiz",
+)  # fmt: skip
+EXPECTS = ("answer", "refusal", "correction")
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Where the answer is: an article, and optionally a passage in it (for chunk-level retrieval hits)."""
+
+    article: str
+    quote: str = ""
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    question: str
+    kind: str
+    expect: str = "answer"  #: answer | refusal (unanswerable) | correction (false premise)
+    facts: tuple[Fact, ...] = ()  #: all must be in the answer (for a correction: the corrected facts)
+    forbid: tuple[Fact, ...] = ()  #: none may be in the answer (e.g. accepting a false premise)
+    evidence: tuple[Evidence, ...] = ()
+    as_of: dt.date | None = None  #: answer only from articles published up to this date
+    note: str = ""
+
+
+@dataclass
+class Suite:
+    name: str
+    cases: list[Case]
+    corpus: list[Path] = field(default_factory=list)
+    source: str = ""
+
+
+def load_suite(path: Path) -> Suite:
+    """A YAML suite: ``name``, ``corpus`` (paths relative to the file), ``cases``."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read eval suite {path}: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("cases"), list):
+        raise ConfigError(f"eval suite {path} needs `name`, `corpus` and a list of `cases`")
+    corpus = data.get("corpus") or []
+    corpus = [corpus] if isinstance(corpus, str) else corpus
+    cases = []
+    seen: set[str] = set()
+    for i, raw in enumerate(data["cases"]):
+        try:
+            case = _case(raw)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ConfigError(f"{path}: case {i + 1} is invalid: {exc}") from None
+        if case.id in seen:
+            raise ConfigError(f"{path}: duplicate case id {case.id!r}")
+        seen.add(case.id)
+        cases.append(case)
+    return Suite(str(data.get("name") or path.stem), cases, [(path.parent / c).resolve() for c in corpus], str(path))
+
+
+def _case(raw: dict[str, object]) -> Case:
+    kind = str(raw["kind"])
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind {kind!r} (one of {', '.join(KINDS)})")
+    expect = str(raw.get("expect") or {"unanswerable": "refusal", "false_premise": "correction"}.get(kind, "answer"))
+    if expect not in EXPECTS:
+        raise ValueError(f"unknown expect {expect!r}")
+    facts = tuple(Fact.parse(f) for f in _list(raw.get("facts")))
+    if expect != "refusal" and not facts:
+        raise ValueError("an answerable case needs `facts`")
+    evidence = tuple(
+        Evidence(str(e["article"]), str(e.get("quote", ""))) if isinstance(e, dict) else Evidence(str(e))
+        for e in _list(raw.get("evidence"))
+    )
+    as_of = raw.get("as_of")
+    return Case(
+        id=str(raw["id"]),
+        question=str(raw["question"]),
+        kind=kind,
+        expect=expect,
+        facts=facts,
+        forbid=tuple(Fact.parse(f) for f in _list(raw.get("forbid"))),
+        evidence=evidence,
+        as_of=dt.date.fromisoformat(str(as_of)) if as_of else None,
+        note=str(raw.get("note", "")),
+    )
+
+
+def _list(value: object) -> list[object]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def load_dataset(directory: Path, limit: int = 0) -> Suite:
+    """A dataset's quiz questions as cases: the gold answer is the fact, the question date the as-of."""
+    articles, questions = directory / "articles.jsonl", directory / "questions.jsonl"
+    if not articles.exists() or not questions.exists():
+        raise ConfigError(f"dataset {directory} needs articles.jsonl and questions.jsonl")
+    cases = []
+    for n, line in enumerate(questions.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            q = json.loads(line)
+            cases.append(
+                Case(
+                    id=str(q.get("id") or n),
+                    question=str(q["question"]),
+                    kind="quiz",
+                    facts=(Fact(any=(str(q["answer"]),)),),
+                    evidence=tuple(Evidence(str(e)) for e in q.get("evidence_ids", [])),
+                    as_of=dt.date.fromisoformat(str(q["date"]).replace("/", "-")[:10]),
+                )
+            )
+        except (KeyError, ValueError, TypeError) as exc:
+            raise ConfigError(f"{questions}:{n}: invalid question record ({exc})") from None
+    return Suite(f"dataset:{directory.name}", cases[:limit] if limit else cases, [articles], str(directory))

@@ -1,0 +1,287 @@
+"""Evaluation reports: a terminal table, JSON, a self-contained HTML page, and the regression gate
+against a committed baseline."""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+from typing import Any, Protocol
+
+from rich.console import Console
+from rich.table import Table
+
+from rag.evaluate import ArmResult, EvalReport, K
+
+#: (metric, label, higher is better); the gate checks the ones marked gated.
+METRICS: list[tuple[str, str, bool]] = [
+    ("accuracy", "all cases passed", True),
+    ("answer_accuracy", "answer accuracy", True),
+    (f"hit@{K}", f"hit@{K}", True),
+    (f"recall@{K}", f"recall@{K}", True),
+    ("mrr@10", "MRR@10", True),
+    ("citation_precision", "citation precision", True),
+    ("citation_recall", "citation recall", True),
+    ("unresolved_citations", "unresolved citations", False),
+    ("refusal_rate", "refusal rate", False),
+    ("refusal_precision", "refusal precision", True),
+    ("refusal_recall", "refusal recall", True),
+    ("false_premise_handled", "false premises handled", True),
+    ("retrieve_p50_ms", "retrieve p50 ms", False),
+    ("generate_p50_ms", "generate p50 ms", False),
+    ("total_p50_ms", "total p50 ms", False),
+    ("total_p95_ms", "total p95 ms", False),
+    ("prompt_tokens", "prompt tokens", False),
+    ("completion_tokens", "completion tokens", False),
+    ("cost_usd", "est. cost USD", False),
+    ("judge_faithfulness", "judge: faithfulness (mean of 3)", True),
+    ("judge_faithfulness_spread", "judge: faithfulness spread", False),
+    ("judge_relevance", "judge: relevance (mean of 3)", True),
+    ("judge_relevance_spread", "judge: relevance spread", False),
+]
+
+
+def _fmt(metric: str, value: float | None) -> str:
+    if value is None:
+        return "—"
+    if metric.endswith("_ms"):
+        return f"{value:.0f}"
+    if metric in {"prompt_tokens", "completion_tokens", "unresolved_citations", "cases"}:
+        return f"{value:,.0f}"
+    if metric == "cost_usd":
+        return f"${value:.4f}"
+    return f"{value:.3f}"
+
+
+def _rows(report: EvalReport) -> list[tuple[str, str, list[float | None]]]:
+    rows = []
+    for metric, label, _ in METRICS:
+        values = [a.summary.get(metric) for a in report.arms]
+        if all(v is None for v in values) or (metric.endswith("tokens") and not any(values)):
+            continue
+        rows.append((metric, label, values))
+    return rows
+
+
+def _delta(values: list[float | None], metric: str) -> str:
+    if len(values) < 2 or values[0] is None or values[1] is None:
+        return ""
+    d = values[0] - values[1]
+    return f"{d:+.0f}" if metric.endswith("_ms") else f"{d:+.3f}"
+
+
+def print_report(report: EvalReport, console: Console | None = None) -> None:
+    console = console or Console()
+    m = report.meta
+    console.print(
+        f"[bold]{m['suite']}[/bold]: {m['cases']} cases · engine {m['engine']} ({m['model']}) · "
+        f"commit {m['commit']} · settings {m['settings_fingerprint']} · prompts " + ", ".join(m["prompts"].values())
+    )
+    table = Table(show_edge=False)
+    table.add_column("metric")
+    for a in report.arms:
+        table.add_column(a.name, justify="right")
+    if len(report.arms) > 1:
+        table.add_column("Δ ours − textbook", justify="right")
+    for metric, label, values in _rows(report):
+        cells = [_fmt(metric, v) for v in values]
+        ours = report.arms[0]
+        if metric in ours.ci:
+            lo, hi = ours.ci[metric]
+            cells[0] += f" [dim]({lo:.2f}–{hi:.2f})[/dim]"
+        table.add_row(label, *cells, *([_delta(values, metric)] if len(report.arms) > 1 else []))
+    console.print(table)
+    kinds = Table(title="by kind", show_edge=False)
+    kinds.add_column("kind")
+    kinds.add_column("cases", justify="right")
+    for a in report.arms:
+        kinds.add_column(f"{a.name} acc", justify="right")
+        kinds.add_column(f"{a.name} hit@{K}", justify="right")
+    for kind in report.arms[0].per_kind:
+        row = [kind, _fmt("cases", report.arms[0].per_kind[kind]["cases"])]
+        for a in report.arms:
+            pk = a.per_kind.get(kind, {})
+            row += [_fmt("accuracy", pk.get("accuracy")), _fmt("hit", pk.get(f"hit@{K}"))]
+        kinds.add_row(*row)
+    console.print(kinds)
+    failed = [c for c in report.arms[0].cases if not c.passed]
+    if failed:
+        console.print(f"[bold]{len(failed)} failing case(s) ({report.arms[0].name}):[/bold]")
+        for c in failed[:25]:
+            console.print(f"  {c.id} [{c.kind}]: {c.reason}", markup=False, highlight=False)
+        if len(failed) > 25:
+            console.print(f"  … and {len(failed) - 25} more (see --report FILE.html)")
+
+
+def write_json(report: EvalReport, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8")
+
+
+# -- HTML ---------------------------------------------------------------------------------------------------
+
+_CSS = """
+body{font:15px/1.5 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1d232b;background:#f6f7f9}
+main{max-width:1100px;margin:0 auto;padding:24px}h1{font-size:1.5em;margin:0 0 4px}h2{margin-top:32px}
+.meta{color:#5b6570;font-size:.9em}table{border-collapse:collapse;width:100%;background:#fff;margin:8px 0}
+th,td{padding:6px 10px;border-bottom:1px solid #e3e6ea;text-align:left;vertical-align:top}
+td.n{text-align:right;font-variant-numeric:tabular-nums}.pos{color:#0a7a3e}.neg{color:#b3261e}
+.pass{color:#0a7a3e;font-weight:600}.fail{color:#b3261e;font-weight:600}details{margin:2px 0}
+blockquote{margin:4px 0 4px 12px;padding-left:8px;border-left:3px solid #c9d1da;color:#333}
+.legend span{display:inline-block;width:12px;height:12px;margin:0 4px 0 12px;vertical-align:middle}
+svg text{font:12px system-ui,sans-serif}
+"""
+_COLOURS = ["#2f6fdf", "#b0b8c4"]
+
+
+def _chart(report: EvalReport) -> str:
+    """Grouped bars: accuracy and hit@k per kind, one bar per pipeline."""
+    kinds = list(report.arms[0].per_kind)
+    groups = [(kind, metric) for kind in kinds for metric in ("accuracy", f"hit@{K}")]
+    groups = [g for g in groups if any(a.per_kind.get(g[0], {}).get(g[1]) is not None for a in report.arms)]
+    bar, gap, height = 14, 18, 180
+    width = 60 + len(groups) * (bar * len(report.arms) + gap)
+    parts = [f'<svg viewBox="0 0 {width} {height + 90}" width="100%" role="img" aria-label="accuracy by kind">']
+    for t in (0, 0.5, 1):
+        y = 10 + height * (1 - t)
+        parts.append(f'<line x1="40" x2="{width}" y1="{y}" y2="{y}" stroke="#e3e6ea"/>')
+        parts.append(f'<text x="34" y="{y + 4}" text-anchor="end">{t:.1f}</text>')
+    x = 50
+    for kind, metric in groups:
+        for i, arm in enumerate(report.arms):
+            v = arm.per_kind.get(kind, {}).get(metric) or 0.0
+            h = height * v
+            parts.append(
+                f'<rect x="{x + i * bar}" y="{10 + height - h:.1f}" width="{bar - 2}" height="{h:.1f}" '
+                f'fill="{_COLOURS[i % 2]}"><title>{html.escape(arm.name)} {html.escape(kind)} {metric}: {v:.2f}'
+                "</title></rect>"
+            )
+        label = f"{kind} {'acc' if metric == 'accuracy' else metric}"
+        cx = x + bar * len(report.arms) / 2
+        parts.append(f'<text transform="translate({cx},{height + 16}) rotate(40)">{html.escape(label)}</text>')
+        x += bar * len(report.arms) + gap
+    parts.append("</svg>")
+    legend = "".join(
+        f'<span style="background:{_COLOURS[i % 2]}"></span>{html.escape(a.name)}' for i, a in enumerate(report.arms)
+    )
+    return f'<div class="legend">{legend}</div>' + "".join(parts)
+
+
+def _case_rows(arm: ArmResult) -> str:
+    rows = []
+    for c in arm.cases:
+        cites = "".join(
+            f"<blockquote>[{x['key']}] {html.escape(x['quote'])}<br><small>{html.escape(x['title'])} · "
+            f"{html.escape(x['outlet'] or 'outlet unknown')} · {html.escape(x['published'] or 'date unknown')} · "
+            f"chars {x['start']}–{x['end']}</small></blockquote>"
+            for x in c.citations
+        )
+        verdict = '<span class="pass">pass</span>' if c.passed else '<span class="fail">fail</span>'
+        rows.append(
+            f"<tr><td>{html.escape(c.id)}<br><small>{html.escape(c.kind)}</small></td>"
+            f"<td>{html.escape(c.question)}<details><summary>{html.escape(c.answer[:140])}"
+            f"{'…' if len(c.answer) > 140 else ''}</summary><p>{html.escape(c.answer)}</p>{cites}</details></td>"
+            f"<td>{verdict}<br><small>{html.escape(c.reason)}</small></td></tr>"
+        )
+    return "".join(rows)
+
+
+def to_html(report: EvalReport) -> str:
+    m = report.meta
+    head = "".join(f"<th>{html.escape(a.name)}</th>" for a in report.arms)
+    head += "<th>Δ</th>" if len(report.arms) > 1 else ""
+    body = []
+    for metric, label, values in _rows(report):
+        delta = _delta(values, metric)
+        better = next(hb for name, _, hb in METRICS if name == metric)
+        cls = ""
+        if delta and float(delta) != 0:
+            cls = "pos" if (float(delta) > 0) == better else "neg"
+        cells = "".join(f'<td class="n">{_fmt(metric, v)}</td>' for v in values)
+        if len(report.arms) > 1:
+            cells += f'<td class="n {cls}">{delta}</td>'
+        body.append(f"<tr><td>{html.escape(label)}</td>{cells}</tr>")
+    kind_head = "".join(
+        f"<th>{html.escape(a.name)} acc</th><th>{html.escape(a.name)} hit@{K}</th>" for a in report.arms
+    )
+    kind_rows = []
+    for kind, stats in report.arms[0].per_kind.items():
+        cells = "".join(
+            f'<td class="n">{_fmt("accuracy", a.per_kind.get(kind, {}).get("accuracy"))}</td>'
+            f'<td class="n">{_fmt("accuracy", a.per_kind.get(kind, {}).get(f"hit@{K}"))}</td>'
+            for a in report.arms
+        )
+        kind_rows.append(f'<tr><td>{html.escape(kind)}</td><td class="n">{stats["cases"]:.0f}</td>{cells}</tr>')
+    cases = "".join(
+        f"<h2>Cases: {html.escape(a.name)}</h2><p class=meta>{html.escape(a.description)}</p>"
+        f"<table><tr><th>case</th><th>question and answer</th><th>result</th></tr>{_case_rows(a)}</table>"
+        for a in report.arms
+    )
+    meta = " · ".join(
+        html.escape(str(x))
+        for x in (
+            f"{m['cases']} cases",
+            f"engine {m['engine']} ({m['model']})",
+            f"commit {m['commit']}",
+            f"settings {m['settings_fingerprint']}",
+            "prompts " + ", ".join(m["prompts"].values()),
+            m["created"],
+        )
+    )
+    return (
+        f"<!doctype html><html lang=en><head><meta charset=utf-8>"
+        f'<meta name=viewport content="width=device-width,initial-scale=1">'
+        f"<title>Evaluation: {html.escape(m['suite'])}</title><style>{_CSS}</style></head><body><main>"
+        f"<h1>Evaluation: {html.escape(m['suite'])}</h1><p class=meta>{meta}</p>"
+        f"<h2>Summary</h2><table><tr><th>metric</th>{head}</tr>{''.join(body)}</table>"
+        f"<h2>By kind</h2>{_chart(report)}<table><tr><th>kind</th><th>cases</th>{kind_head}</tr>"
+        f"{''.join(kind_rows)}</table>{cases}</main></body></html>"
+    )
+
+
+def write_report(report: EvalReport, path: Path) -> None:
+    """By extension: ``.json`` or ``.html``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix.lower() == ".json":
+        write_json(report, path)
+    elif path.suffix.lower() in {".html", ".htm"}:
+        path.write_text(to_html(report), encoding="utf-8")
+    else:
+        raise ValueError(f"unknown report format {path.suffix!r}: use .json or .html")
+
+
+# -- regression gate ----------------------------------------------------------------------------------------
+
+
+class Gated(Protocol):
+    """A report the regression gate can check (QA or briefing)."""
+
+    meta: dict[str, Any]
+
+    @property
+    def unresolved(self) -> int: ...
+    def gated(self) -> dict[str, float | None]: ...
+
+
+def baseline_data(report: Gated) -> dict[str, Any]:
+    return {"meta": report.meta, "summary": report.gated()}
+
+
+def check(report: Gated, baseline: dict[str, Any], tolerance: float) -> list[str]:
+    """Regressions: gated metrics more than ``tolerance`` below the baseline, and unresolved citations."""
+    problems = []
+    ours = report.gated()
+    if report.unresolved:
+        problems.append(f"{report.unresolved} citation(s) do not resolve to article text")
+    if baseline.get("meta", {}).get("suite") != report.meta["suite"]:
+        problems.append(
+            f"baseline is for suite {baseline.get('meta', {}).get('suite')!r}, not {report.meta['suite']!r}"
+        )
+        return problems
+    for metric in ours:
+        was, now = baseline["summary"].get(metric), ours.get(metric)
+        if was is None:
+            continue
+        if now is None or now < was - tolerance:
+            problems.append(f"{metric} fell from {was:.3f} to {_fmt(metric, now)} (tolerance {tolerance:.3f})")
+    return problems

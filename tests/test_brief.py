@@ -1,0 +1,204 @@
+"""Briefings: stories, near-duplicates, cited summaries, what changed, outputs, the CLI, the LLM path."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from rag.brief import brief_from_store, verify
+from rag.briefrender import render, to_html
+from rag.errors import BriefCitationError, EmptyWindowError
+from rag.pipeline import Pipeline
+from rag.provider import chat_model
+from rag.settings import Settings
+from rag.stories import group
+from rag.types import Briefing, Citation
+from tests.conftest import PROJECT, article_md, make_settings, run_cli, write
+from tests.openai_server import FakeOpenAI
+from tests.test_answer_llm import llm_settings
+
+PORT = (
+    "Dockworkers at 36 ports on the East and Gulf coasts walked off the job on Tuesday after contract talks "
+    "collapsed. The union representing 45,000 workers wants higher wages and a ban on automation. Economists "
+    "warned that a long strike could empty store shelves before the holidays. The ports handle about half of "
+    "the country's container imports, officials said."
+)
+PORT_REWRITE = (
+    "Dock workers at 36 ports along the East and Gulf coasts walked out on Tuesday when contract talks broke "
+    "down. Their union, which represents 45,000 members, is seeking higher pay and limits on automation at the "
+    "terminals. Analysts said a lengthy stoppage might leave shop shelves bare ahead of the holiday season."
+)
+STORM = (
+    "Hurricane Milton made landfall near Siesta Key, Florida, late on Wednesday as a Category 3 storm. More than "
+    "three million homes and businesses lost power across the state. Officials urged residents in evacuation "
+    "zones to stay in shelters until the flooding recedes. Rescue crews worked through the night in Tampa."
+)
+EARLIER = (
+    "The Pentagon said on Tuesday that about 3,000 North Korean troops had been sent to eastern Russia for "
+    "training. South Korea's spy agency said the soldiers could be deployed to the front in Ukraine within "
+    "weeks. Washington called the deployment a dangerous escalation of the war."
+)
+
+
+@pytest.fixture
+def news(tmp_path: Path, settings: Settings, embedder: object) -> Pipeline:
+    day = "2024-10-02"
+    write(tmp_path / "n" / "port-ap.md", article_md("Port strike begins on East and Gulf coasts", PORT, day, "AP"))
+    write(tmp_path / "n" / "port-cnn.md", article_md("Dockworkers strike at 36 ports", PORT_REWRITE, day, "CNN"))
+    reprint = article_md(
+        "Port strike begins on East and Gulf coasts", PORT + " Local traffic was light.", day, "Smalltown Gazette"
+    )
+    write(tmp_path / "n" / "port-reprint.md", reprint)
+    write(
+        tmp_path / "n" / "storm.md", article_md("Hurricane Milton makes landfall in Florida", STORM, day, "USA Today")
+    )
+    write(tmp_path / "n" / "old.md", article_md("Older news", STORM.replace("Milton", "Helene"), "2024-09-20", "AP"))
+    p = Pipeline.from_settings(settings, embedder=embedder)  # type: ignore[arg-type]
+    p.ingest([tmp_path / "n"])
+    return p
+
+
+def _text(brief: Briefing) -> str:
+    return render(brief, "md")
+
+
+def test_stories_group_events_collapse_reprints_and_rank_by_coverage(news: Pipeline) -> None:
+    articles = list(news.store.iter_articles())
+    day = [a for a in articles if a.published == dt.date(2024, 10, 2)]
+    stories = group(day, news.store.article_vectors([a.id for a in day]))
+    assert len(stories) == 2
+    port, storm = stories
+    assert {a.id for a in port.articles} == {"port-ap", "port-cnn"} or {a.id for a in port.articles} == {
+        "port-reprint",
+        "port-cnn",
+    }
+    assert len(port.duplicates) == 1 and port.independent_coverage == 2  # the reprint is not a third source
+    assert [a.id for a in storm.articles] == ["storm"]
+
+
+def test_brief_of_a_day_is_cited_verbatim_within_the_window(news: Pipeline) -> None:
+    brief = brief_from_store(news, date=dt.date(2024, 10, 2))
+    assert brief.n_articles == 4 and [len(s.outlets) for s in brief.stories] == [2, 1]
+    assert "Port strike" in brief.stories[0].headline or "Dockworkers" in brief.stories[0].headline
+    window_ids = {"port-ap", "port-cnn", "port-reprint", "storm"}
+    for c in brief.citations:
+        article = news.store.get_article(c.article_id)
+        assert article is not None and c.article_id in window_ids
+        assert article.text[c.start : c.end] == c.quote
+    for s in brief.stories:
+        assert 2 <= len(s.sentences) <= 4
+        assert all(re.search(r"\[\d+\]$", x) for x in s.sentences)
+    assert "Helene" not in _text(brief)  # an article outside the window never appears
+
+
+def test_default_day_is_the_newest_and_an_empty_window_is_an_error(news: Pipeline) -> None:
+    assert brief_from_store(news).date == "2024-10-02"
+    with pytest.raises(EmptyWindowError, match="no articles published between 2024-01-01"):
+        brief_from_store(news, date=dt.date(2024, 1, 1))
+
+
+def test_sample_brief_states_the_known_facts_each_cited(sample_pipeline: Pipeline) -> None:
+    brief = brief_from_store(sample_pipeline)
+    by_key = {c.key: c for c in brief.citations}
+    [story] = brief.stories
+    cited_text = [(x, [by_key[int(k)] for k in re.findall(r"\[(\d+)\]", x)]) for x in story.sentences]
+    assert any("Kursk" in x and any("Kursk" in c.quote for c in cs) for x, cs in cited_text)
+    assert any("Canada-Korea" in x and cs for x, cs in cited_text)
+    [moved] = story.moved
+    assert (moved.before, moved.after) == ("3,000", "10,000") and "10,000" in by_key[moved.after_key].quote
+
+
+def test_what_changed_since_the_previous_brief(tmp_path: Path, sample_pipeline: Pipeline) -> None:
+    write(
+        tmp_path / "e" / "earlier.md",
+        article_md("Pentagon: 3,000 North Korean troops in Russia", EARLIER, "2024-10-22", "Wire"),
+    )
+    sample_pipeline.ingest([tmp_path / "e"])
+    previous = brief_from_store(sample_pipeline, date=dt.date(2024, 10, 22))
+    current = brief_from_store(sample_pipeline, date=dt.date(2024, 10, 29), previous=previous)
+    assert current.previous == "2024-10-22"
+    [story] = current.stories
+    assert story.status == "developing"
+    assert any(m.before == "3,000" and m.after == "10,000" for m in story.moved)
+    text = _text(current)
+    assert "DEVELOPING" in text and "3,000" in text and "10,000" in text
+    # Without a previous brief the same story is new.
+    assert brief_from_store(sample_pipeline, date=dt.date(2024, 10, 29)).stories[0].status == "new"
+
+
+def test_verify_refuses_a_citation_that_does_not_resolve(sample_pipeline: Pipeline) -> None:
+    brief = brief_from_store(sample_pipeline)
+    window = {a.id: a for a in sample_pipeline.store.iter_articles()}
+    c = brief.citations[0]
+    brief.citations[0] = Citation(**{**c.__dict__, "start": c.start + 1})
+    with pytest.raises(BriefCitationError, match="does not match"):
+        verify(brief, window)
+    with pytest.raises(BriefCitationError, match="outside the window"):
+        verify(brief, {})
+
+
+def test_word_budget_and_formats(news: Pipeline) -> None:
+    brief = brief_from_store(news, date=dt.date(2024, 10, 2), max_words=60)
+    assert brief.words <= 60
+    page = to_html(brief)
+    assert page.startswith("<!doctype html>") and "viewport" in page and "<script" not in page
+    assert 'href="#s1"' in page and 'id="s1"' in page
+    again = Briefing.from_dict(json.loads(render(brief, "json")))
+    assert again == brief
+
+
+def test_article_text_is_escaped_in_html(tmp_path: Path, settings: Settings, embedder: object) -> None:
+    body = "Officials said <script>alert('x')</script> appeared in the page source on Monday afternoon. " * 2
+    write(tmp_path / "x" / "x.txt", article_md("A <b>bold</b> claim", body, "2024-10-02"))
+    p = Pipeline.from_settings(settings, embedder=embedder)  # type: ignore[arg-type]
+    p.ingest([tmp_path / "x"])
+    page = to_html(brief_from_store(p))
+    assert "<script>" not in page and "&lt;script&gt;" in page and "<b>bold</b>" not in page
+
+
+def test_cli_brief_saves_per_date_and_fails_on_an_empty_window(tmp_path: Path) -> None:
+    out = tmp_path / "briefs"
+    run_cli(tmp_path, "ingest", str(PROJECT / "corpus"))
+    proc = run_cli(tmp_path, "brief", "--date", "2024-10-29", "--format", "html", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert (out / "2024-10-29.html").exists() and (out / "2024-10-29.json").exists()
+    assert proc.stdout.startswith("<!doctype html>")
+    md = run_cli(tmp_path, "brief", "--out", str(out))
+    assert md.stdout.startswith("# Daily brief — 2024-10-29") and "Kursk" in md.stdout
+    empty = run_cli(tmp_path, "brief", "--date", "2023-01-01", "--out", str(out))
+    assert empty.returncode == 1 and "no articles published" in empty.stderr
+    assert not (out / "2023-01-01.md").exists()
+
+
+def test_llm_brief_map_reduce_with_checked_citations(tmp_path: Path, news: Pipeline, fake_openai: FakeOpenAI) -> None:
+    settings = llm_settings(tmp_path, fake_openai)
+    fake_openai.queue(
+        # map, story 1 (port): one good sentence, one citing a source that does not exist, one unsupported
+        "HEADLINE: Port workers strike on East and Gulf coasts\n"
+        "Dockworkers at 36 ports on the East and Gulf coasts walked off the job on Tuesday [1]. "
+        "The strike involves the Pacific coast too [9]. Aliens were blamed for the breakdown in talks [1].",
+        # map, story 2 (storm)
+        "HEADLINE: Milton hits Florida\nHurricane Milton made landfall near Siesta Key, Florida [1].",
+    )
+    fake_openai.default.content = "ORDER: zzz\nOVERVIEW: Dockworkers at 36 ports walked off the job [1]."
+    brief = brief_from_store(news, date=dt.date(2024, 10, 2), chat_model=chat_model(settings))
+    assert brief.engine == "llm"
+    port = brief.stories[0]
+    assert port.headline == "Port workers strike on East and Gulf coasts"
+    assert port.sentences == [port.sentences[0]] and "walked off the job on Tuesday" in port.sentences[0]
+    assert "Aliens" not in _text(brief) and "Pacific" not in _text(brief)
+    assert brief.overview and "36 ports" in brief.overview[0]
+    for c in brief.citations:
+        article = news.store.get_article(c.article_id)
+        assert article is not None and article.text[c.start : c.end] == c.quote
+    map_request = fake_openai.chat_requests()[0].body["messages"]
+    assert "untrusted" in map_request[0]["content"] and "45,000" in map_request[1]["content"]
+
+
+def test_settings_for_briefs_are_configurable(tmp_path: Path) -> None:
+    s = make_settings(tmp_path, briefs_dir=tmp_path / "b")
+    assert s.briefs_dir == tmp_path / "b"

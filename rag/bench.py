@@ -99,7 +99,7 @@ def run_bench(dataset: Path, settings: Settings, *, limit: int = 0, log: Log = p
         speed = embedding_speed(pipeline, articles[:40])
         log(f"bench: ingesting {len(articles)} articles into a fresh store…")
         t0 = time.perf_counter()
-        report = pipeline.ingest([articles_path]) if not limit else _ingest_items(pipeline, items)
+        report = pipeline.ingest_items(items)
         ingest_s = time.perf_counter() - t0
         known = set(pipeline.store.committed())
         questions = [q for q in questions if set(q.get("evidence_ids", [])) & known]
@@ -147,12 +147,6 @@ def run_bench(dataset: Path, settings: Settings, *, limit: int = 0, log: Log = p
     }
     result["table"] = format_table(result)
     return result
-
-
-def _ingest_items(pipeline: Pipeline, items: list[Any]) -> Any:
-    from rag.ingest import ingest_items
-
-    return ingest_items(items, store=pipeline.store, embedder=pipeline.embedder, chunker=pipeline.chunker)
 
 
 def format_table(r: dict[str, Any]) -> str:

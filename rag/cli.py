@@ -164,6 +164,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", type=Path, default=Path("../shared/data/realtimeqa-2024"))
     p.add_argument("--limit", type=int, default=0, help="use only the first N articles (0 = all)")
     p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser(
+        "serve",
+        parents=[common],
+        help="the web app and HTTP API: chat, cited sources, the briefing",
+        description="Serve the chat page at / and the HTTP API under /api (OpenAPI docs at /docs). Listens on "
+        "127.0.0.1 by default; any other address needs RAG_SERVER_TOKEN, which every /api request must then "
+        "send as 'Authorization: Bearer <token>'. Ingests the bundled corpus first if the store is empty.",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument("--open", action="store_true", help="open the page in a web browser")
     return parser
 
 
@@ -521,6 +533,37 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
 
     result = run_bench(args.dataset, settings, limit=args.limit, log=lambda m: print(m, file=sys.stderr))
     print(json.dumps(result, indent=2) if args.json else result["table"])
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import threading
+    import webbrowser
+
+    import uvicorn
+
+    from rag.pipeline import Pipeline
+    from rag.server import create_app
+    from rag.webguard import check_bind
+
+    check_bind(args.host, settings)
+    if not 0 <= args.port <= 65535:
+        raise ConfigError(f"--port must be between 0 and 65535, not {args.port}")
+    chat_model = None
+    if settings.use_llm:
+        from rag.provider import chat_model as make_chat_model
+
+        chat_model = make_chat_model(settings)
+    pipeline = Pipeline.from_settings(settings, chat_model=chat_model)
+    _ensure_corpus(pipeline, quiet=False)
+    app = create_app(settings, pipeline=pipeline, chat_model=chat_model)
+    shown = f"[{args.host}]" if ":" in args.host else args.host
+    url = f"http://{'127.0.0.1' if args.host in {'0.0.0.0', '::'} else shown}:{args.port}/"
+    token = " (API token required: RAG_SERVER_TOKEN)" if settings.server_token else ""
+    print(f"rag serve: {url}{token}; API docs at {url}docs; Ctrl-C stops", file=sys.stderr)
+    if args.open:
+        threading.Timer(1.5, webbrowser.open, [url]).start()
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
     return 0
 
 

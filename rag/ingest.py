@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from rag.chunk import Budget, Chunker, Splitter
 from rag.embed import Embedder
@@ -77,27 +78,9 @@ def index_fingerprint(embedder: Embedder, chunker: Splitter) -> dict[str, str]:
     return {"embedder": embedder.fingerprint, "chunking": chunker.fingerprint}
 
 
-def ingest(
-    paths: Iterable[Path],
-    *,
-    store: Store,
-    embedder: Embedder,
-    chunker: Splitter,
-    prune: bool = False,
-    rebuild: bool = False,
-    progress: Progress | None = None,
-    on_skip: Callable[[Skipped], None] | None = None,
-) -> IngestReport:
-    return ingest_items(
-        load_paths(paths),
-        store=store,
-        embedder=embedder,
-        chunker=chunker,
-        prune=prune,
-        rebuild=rebuild,
-        progress=progress,
-        on_skip=on_skip,
-    )
+def ingest(paths: Iterable[Path], **kwargs: Any) -> IngestReport:
+    """Ingest files and folders (see ``ingest_items`` for the options)."""
+    return ingest_items(load_paths(paths), **kwargs)
 
 
 def ingest_items(

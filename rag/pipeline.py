@@ -18,7 +18,8 @@ from rag.chunk import Splitter
 from rag.embed import Embedder, make_embedder
 from rag.errors import EmptyCorpusError
 from rag.extractive import ExtractiveGenerator
-from rag.ingest import IngestReport, index_fingerprint, ingest, make_chunker
+from rag.ingest import IngestReport, index_fingerprint, ingest_items, make_chunker
+from rag.load import load_paths
 from rag.prompts import Prompt, load_prompt
 from rag.retrieve import FusionConfig, Retriever
 from rag.settings import Settings
@@ -70,14 +71,11 @@ class Pipeline:
 
     # -- ingest --------------------------------------------------------------------------------------------
     def ingest(self, paths: Iterable[Path], **kwargs: Any) -> IngestReport:
-        report = ingest(paths, store=self.store, embedder=self.embedder, chunker=self.chunker, **kwargs)
-        self.retriever.refresh()
-        return report
+        """Ingest files and folders into this pipeline's store."""
+        return self.ingest_items(load_paths(paths), **kwargs)
 
     def ingest_items(self, items: Iterable[Any], **kwargs: Any) -> IngestReport:
-        """Ingest already-loaded ``Article | Skipped`` items (feeds, pages, datasets)."""
-        from rag.ingest import ingest_items
-
+        """Ingest already-loaded ``Article | Skipped`` items (files, feeds, pages, datasets)."""
         report = ingest_items(items, store=self.store, embedder=self.embedder, chunker=self.chunker, **kwargs)
         self.retriever.refresh()
         return report

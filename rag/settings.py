@@ -94,6 +94,15 @@ class Settings:
     min_support: float = dataclasses.field(
         default=0.35, metadata={"env": "RAG_MIN_SUPPORT", "help": "extractive: below this, refuse"}
     )
+    server_token: str = dataclasses.field(
+        default="",
+        repr=False,
+        metadata={
+            "env": "RAG_SERVER_TOKEN",
+            "help": "`rag serve`: bearer token every /api request needs; required off loopback",
+            "secret": True,
+        },
+    )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -1,0 +1,421 @@
+"""The web app and HTTP API behind ``rag serve``: ask (whole or streamed), chat, the briefing, articles with
+the span to highlight, health, and the chat page. Every failure is one JSON shape: ``{"error": "<one line>"}``.
+
+Endpoints are thin: they validate, call ``Desk`` (the pipeline, chat sessions and brief cache, shared by
+all requests) in the thread pool, and turn its answers into JSON or server-sent events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import logging
+import re
+import threading
+import traceback
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import Path as PathParam
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from fastapi.security import HTTPBearer
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+
+from rag.chat import Conversation
+from rag.errors import EmptyCorpusError, EmptyWindowError, ProviderError, RagError, StoreError
+from rag.pipeline import Pipeline
+from rag.sessions import Sessions
+from rag.settings import Settings
+from rag.types import Answer, Filters
+from rag.webguard import Guard
+
+WEB_DIR = Path(__file__).resolve().parent / "web"
+MAX_QUESTION = 2000  #: characters, after whitespace is collapsed
+MAX_BRIEFS = 32  #: briefs kept per store state (the LLM brief is slow and costs tokens)
+SESSION_ID = r"^[A-Za-z0-9_-]{1,64}$"
+OnText = Callable[[str], None]
+log = logging.getLogger("rag.server")
+
+
+class RequestError(Exception):
+    """A request the server cannot serve as asked (unknown article, span outside the text)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class ErrorBody(BaseModel):
+    error: str = Field(description="one line saying what went wrong and what to do")
+
+
+def parse_date(value: Any) -> dt.date:
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        with contextlib.suppress(ValueError):
+            return dt.date.fromisoformat(value)
+    raise ValueError(f"not a date: {value!r} (use YYYY-MM-DD)")
+
+
+class AskRequest(BaseModel):
+    """A question, and optionally a publication-date window (inclusive) and outlets (any case)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(description=f"1 to {MAX_QUESTION:,} characters", examples=["How many troops were sent?"])
+    since: dt.date | None = Field(None, description="only articles published on or after (YYYY-MM-DD)")
+    until: dt.date | None = Field(None, description="only articles published on or before (YYYY-MM-DD)")
+    outlets: list[str] = Field(default_factory=list, max_length=20, description="only these outlets")
+
+    @field_validator("question")
+    @classmethod
+    def _question(cls, value: str) -> str:
+        value = " ".join(value.split())
+        if not value:
+            raise ValueError("the question is empty")
+        if len(value) > MAX_QUESTION:
+            raise ValueError(f"the question is {len(value):,} characters long; the limit is {MAX_QUESTION:,}")
+        return value
+
+    @field_validator("since", "until", mode="before")
+    @classmethod
+    def _date(cls, value: Any) -> dt.date | None:
+        return None if value in (None, "") else parse_date(value)
+
+    @model_validator(mode="after")
+    def _window(self) -> AskRequest:
+        if self.since and self.until and self.since > self.until:
+            raise ValueError("since is after until")
+        return self
+
+    def filters(self) -> Filters:
+        return Filters(since=self.since, until=self.until, outlets=tuple(o for o in self.outlets if o.strip()))
+
+
+class Desk:
+    """What the endpoints call, shared by every request thread: the pipeline (its store is filled with the
+    bundled corpus on first use when empty, like ``rag ask``), chat sessions, and a brief cache."""
+
+    def __init__(self, settings: Settings, pipeline: Pipeline, chat_model: Any) -> None:
+        self.settings = settings
+        self.pipeline = pipeline
+        self.chat_model = chat_model
+        self.sessions = Sessions(lambda: Conversation(pipeline, chat_model=chat_model))
+        self._lock = threading.Lock()
+        self._chunks = -1  #: the store's chunk count when last synced; -1 before first use
+        self._briefs: OrderedDict[str, dict[str, Any]] = OrderedDict()
+
+    def ready(self) -> Pipeline:
+        """The pipeline, its store non-empty and its lexical index current (another process may ingest)."""
+        if self.pipeline.store.count_chunks() != self._chunks:
+            with self._lock:
+                count = self.pipeline.store.count_chunks()
+                if count != self._chunks:
+                    self.pipeline.ensure_corpus()
+                    self.pipeline.retriever.refresh()
+                    _ = self.pipeline.retriever.lexical  # built once here, not by racing requests
+                    self._briefs.clear()
+                    self._chunks = self.pipeline.store.count_chunks()
+        return self.pipeline
+
+    def ask(self, request: AskRequest, on_text: OnText | None = None) -> dict[str, Any]:
+        return self.ready().ask(request.question, filters=request.filters(), on_text=on_text).to_dict()
+
+    def chat(self, session_id: str, request: AskRequest, on_text: OnText | None = None) -> dict[str, Any]:
+        self.ready()
+        session = self.sessions.get(session_id)
+        with session.lock:
+            convo = session.conversation
+            convo.filters = request.filters()
+            answer: Answer = convo.ask(request.question, on_text=on_text)
+            return {**answer.to_dict(), "conversation_id": session_id, "turns": len(convo.turns)}
+
+    def brief(self, day: dt.date | None) -> dict[str, Any]:
+        from rag.brief import brief_from_store
+
+        pipeline = self.ready()
+        key = day.isoformat() if day else "newest"
+        with self._lock:
+            if key in self._briefs:
+                return self._briefs[key]
+        data = brief_from_store(
+            pipeline, date=day, previous_dir=self.settings.briefs_dir, chat_model=self.chat_model
+        ).to_dict()
+        for story in data["stories"]:
+            story.pop("centroid", None)  # 384 numbers per story, for matching the next brief; no use to a client
+        with self._lock:
+            self._briefs[key] = data
+            while len(self._briefs) > MAX_BRIEFS:
+                self._briefs.popitem(last=False)
+        return data
+
+    def article(self, article_id: str, start: int | None, end: int | None) -> dict[str, Any]:
+        article = self.ready().store.get_article(article_id)
+        if article is None:
+            raise RequestError(404, f"no article with id {article_id!r}")
+        highlight = None
+        if start is not None or end is not None:
+            if start is None or end is None:
+                raise RequestError(400, "give both start and end to highlight a span, or neither")
+            if not 0 <= start < end <= len(article.text):
+                raise RequestError(
+                    400, f"the span {start}–{end} is not inside the article's {len(article.text):,} characters"
+                )
+            highlight = {"start": start, "end": end, "quote": article.text[start:end]}
+        return {
+            "id": article.id,
+            "title": article.title,
+            "outlet": article.outlet,
+            "url": article.url,
+            "published": article.published_iso,
+            "authors": list(article.authors),
+            "text": article.text,
+            "highlight": highlight,
+        }
+
+    def health(self) -> dict[str, Any]:
+        store = self.pipeline.store
+        newest = store.newest_date()
+        return {
+            "status": "ok",
+            "articles": store.count_articles(),
+            "chunks": store.count_chunks(),
+            "newest": newest.isoformat() if newest else "",
+            "engine": self.pipeline.generator.name,
+            "model": self.settings.model if self.pipeline.generator.name == "llm" else "",
+            "store": "chroma server" if self.settings.chroma_url else "embedded",
+            "conversations": len(self.sessions),
+        }
+
+
+# -- errors ----------------------------------------------------------------------------------------------
+
+
+def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+
+def _redactor(settings: Settings) -> Callable[[str], str]:
+    secrets = [s for s in (settings.openai_api_key, settings.server_token) if s]
+
+    def redact(text: str) -> str:
+        for secret in secrets:
+            text = text.replace(secret, "****")
+        return text
+
+    return redact
+
+
+def describe(exc: BaseException, redact: Callable[[str], str]) -> tuple[int, str]:
+    """(HTTP status, one-line message) for an error raised while serving a request."""
+    if isinstance(exc, RequestError):
+        return exc.status, str(exc)
+    if isinstance(exc, RagError):
+        status = 500
+        if isinstance(exc, EmptyWindowError):
+            status = 404
+        elif isinstance(exc, ProviderError):
+            status = 502
+        elif isinstance(exc, StoreError | EmptyCorpusError):
+            status = 503
+        return status, redact(str(exc))
+    log.error("unexpected error:\n%s", redact("".join(traceback.format_exception(exc))))
+    return 500, "internal error; the server log has the details"
+
+
+def _validation_message(exc: RequestValidationError) -> tuple[int, str]:
+    first = exc.errors()[0]
+    if first.get("type") == "json_invalid":
+        reason = (first.get("ctx") or {}).get("error", "")
+        return 400, f"malformed JSON body{': ' + str(reason) if reason else ''}"
+    where = ".".join(str(p) for p in first.get("loc", ()) if p not in {"body", "query", "path"})
+    message = str(first.get("msg", "invalid request")).removeprefix("Value error, ")
+    if not where and first.get("type") in {"missing", "model_attributes_type", "dict_type"}:
+        return 422, 'the request body must be a JSON object such as {"question": "…"} (Content-Type: application/json)'
+    if first.get("type") == "missing":
+        message = "is required"
+    return 422, f"{where}: {message}" if where else message
+
+
+def _install_error_handlers(app: FastAPI, redact: Callable[[str], str]) -> None:
+    async def validation(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        return error_response(*_validation_message(exc))
+
+    async def http(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, HTTPException)
+        message = str(exc.detail)
+        if exc.status_code == 404 and message == "Not Found":
+            message = f"nothing at {request.url.path}"
+        elif exc.status_code == 405:
+            message = f"{request.method} is not allowed on {request.url.path}"
+        return error_response(exc.status_code, message, dict(exc.headers or {}))
+
+    async def failure(_: Request, exc: Exception) -> JSONResponse:
+        return error_response(*describe(exc, redact))
+
+    app.add_exception_handler(RequestValidationError, validation)
+    app.add_exception_handler(HTTPException, http)
+    app.add_exception_handler(Exception, failure)  # a fallback: endpoints catch their own failures
+
+
+# -- streaming -------------------------------------------------------------------------------------------
+
+
+def sse(event: str, data: Any) -> str:
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+def event_stream(work: Callable[[OnText], dict[str, Any]], redact: Callable[[str], str]) -> StreamingResponse:
+    """Run ``work`` in the thread pool; send ``text`` events as it produces text, then ``answer`` (or
+    ``error``). Events travel through one queue, so they arrive in the order they were produced."""
+
+    async def events() -> AsyncIterator[str]:
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+
+        def put(item: tuple[str, Any]) -> None:
+            with contextlib.suppress(RuntimeError):  # the loop is gone (shutting down): nobody is listening
+                loop.call_soon_threadsafe(queue.put_nowait, item)
+
+        def run() -> None:
+            try:
+                put(("answer", work(lambda text: put(("text", {"text": text})))))
+            except Exception as exc:
+                status, message = describe(exc, redact)
+                put(("error", {"error": message, "status": status}))
+
+        task = asyncio.ensure_future(run_in_threadpool(run))
+        _running.add(task)  # keep a reference: a client that hangs up does not stop the work
+        task.add_done_callback(_running.discard)
+        while True:
+            event, data = await queue.get()
+            yield sse(event, data)
+            if event != "text":
+                return
+
+    return StreamingResponse(
+        events(), media_type="text/event-stream", headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    )
+
+
+_running: set[asyncio.Future[None]] = set()
+
+
+# -- the app ---------------------------------------------------------------------------------------------
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody, "description": text}
+    for code, text in {
+        400: "malformed JSON, or a bad span",
+        401: "the server has a token and the request did not carry it",
+        404: "unknown article, conversation, or a date with no articles",
+        413: "the request body is over 64 KiB",
+        422: "invalid field (empty or over-long question, bad date)",
+        502: "the LLM failed",
+        503: "the store cannot be reached",
+    }.items()
+}
+SessionId = Annotated[str, PathParam(pattern=SESSION_ID, description="any id the client picks: A-Z a-z 0-9 _ -")]
+
+
+def create_app(settings: Settings, *, pipeline: Pipeline | None = None, chat_model: Any = None) -> FastAPI:
+    """The FastAPI app. Collaborators can be passed in (tests); anything not passed is built from settings."""
+    if chat_model is None and settings.use_llm:
+        from rag.provider import chat_model as make_chat_model
+
+        chat_model = make_chat_model(settings)
+    if pipeline is None:
+        pipeline = Pipeline.from_settings(settings, chat_model=chat_model)
+    desk = Desk(settings, pipeline, chat_model)
+    redact = _redactor(settings)
+
+    def safely(work: Callable[[], dict[str, Any]]) -> JSONResponse:
+        """Run ``work``; any failure becomes the JSON error (an unexpected one is logged here, redacted)."""
+        try:
+            return JSONResponse(work())
+        except Exception as exc:
+            return error_response(*describe(exc, redact))
+
+    app = FastAPI(
+        title="News desk",
+        version="1",
+        summary="Cited answers, conversations and daily briefings from news articles.",
+        description='Every error is `{"error": "<one line>"}`. With `RAG_SERVER_TOKEN` set, every `/api` request '
+        "needs `Authorization: Bearer <token>`.",
+    )
+    app.state.desk = desk
+    _install_error_handlers(app, redact)
+    app.add_middleware(Guard, token=settings.server_token)
+
+    auth = [Depends(HTTPBearer(auto_error=False))] if settings.server_token else []
+    api = APIRouter(prefix="/api", dependencies=auth, responses=ERRORS)
+
+    @api.post("/ask", summary="Answer a question", response_model=None)
+    def ask(request: AskRequest) -> JSONResponse:
+        """The `Answer`: text with `[n]` markers, the citations they point at (verbatim spans), and as-of."""
+        return safely(lambda: desk.ask(request))
+
+    @api.post("/ask/stream", summary="Answer a question, streamed (server-sent events)", response_model=None)
+    def ask_stream(request: AskRequest) -> StreamingResponse:
+        """`event: text` with `{"text": …}` as the answer is produced, then one `event: answer` with the full
+        Answer JSON, or `event: error` with `{"error": …, "status": …}`."""
+        return event_stream(lambda on_text: desk.ask(request, on_text), redact)
+
+    @api.post("/chat/{conversation_id}", summary="Ask within a conversation", response_model=None)
+    def chat(conversation_id: SessionId, request: AskRequest) -> JSONResponse:
+        """Follow-ups ("and last week?") are rewritten into standalone questions using the conversation's
+        earlier turns. A new id starts a conversation; idle ones are forgotten after a few hours."""
+        return safely(lambda: desk.chat(conversation_id, request))
+
+    @api.post("/chat/{conversation_id}/stream", summary="Ask within a conversation, streamed", response_model=None)
+    def chat_stream(conversation_id: SessionId, request: AskRequest) -> StreamingResponse:
+        """The events of `/api/ask/stream`, within a conversation."""
+        return event_stream(lambda on_text: desk.chat(conversation_id, request, on_text), redact)
+
+    @api.delete("/chat/{conversation_id}", summary="Forget a conversation", status_code=204, response_model=None)
+    def forget(conversation_id: SessionId) -> Response:
+        if not desk.sessions.delete(conversation_id):
+            return error_response(404, f"no conversation {conversation_id!r} (never started, or expired)")
+        return Response(status_code=204)
+
+    @api.get("/brief", summary="The daily briefing", response_model=None)
+    def brief(
+        date: Annotated[str | None, Query(description="YYYY-MM-DD; default the newest day")] = None,
+    ) -> JSONResponse:
+        """Stories of the day, each summarised in cited sentences (keys into `citations`)."""
+        try:
+            day = parse_date(date) if date else None
+        except ValueError as exc:
+            return error_response(422, f"date: {exc}")
+        return safely(lambda: desk.brief(day))
+
+    @api.get("/articles/{article_id}", summary="An article, with the span to highlight", response_model=None)
+    def article(
+        article_id: str,
+        start: Annotated[int | None, Query(ge=0, description="character offset of the span")] = None,
+        end: Annotated[int | None, Query(ge=1, description="end offset (exclusive)")] = None,
+    ) -> JSONResponse:
+        """Article text and metadata; with `start` and `end` (a citation's), `highlight` is that span."""
+        return safely(lambda: desk.article(article_id, start, end))
+
+    @api.get("/health", summary="Store reachable, counts, engine", response_model=None)
+    def health() -> JSONResponse:
+        return safely(desk.health)
+
+    app.include_router(api)
+
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        return FileResponse(WEB_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+
+    app.mount("/static", StaticFiles(directory=WEB_DIR), name="static")
+    return app

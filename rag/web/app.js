@@ -1,0 +1,362 @@
+// The chat page: streamed answers, citations that open the source with the quote highlighted, the briefing.
+// Plain browser JavaScript, no build step, no third-party code. Text from the server (articles, answers,
+// titles) only ever becomes DOM text nodes: nothing is parsed as HTML.
+"use strict";
+
+(() => {
+  const $ = (id) => document.getElementById(id);
+  const TOKEN_KEY = "news-desk-token"; // sessionStorage: this tab only, gone when it closes
+
+  let conversation = newId();
+  let busy = false;
+  let opener = null; // the button that opened the source panel, focused again when it closes
+  let sourceRequest = 0;
+  let briefLoaded = false;
+  let tokenPrompt = null;
+
+  function newId() {
+    const bytes = new Uint8Array(12);
+    crypto.getRandomValues(bytes);
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
+  // An element with attributes, listeners (onclick: fn) and children (strings become text nodes).
+  function el(tag, attrs = {}, ...children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(attrs)) {
+      if (key === "class") node.className = value;
+      else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+      else node.setAttribute(key, value);
+    }
+    for (const child of children) if (child !== null && child !== undefined) node.append(child);
+    return node;
+  }
+
+  // -- the server ---------------------------------------------------------------------------------------
+
+  async function api(path, options = {}) {
+    for (let attempt = 0; ; attempt += 1) {
+      const headers = new Headers(options.headers || {});
+      const token = sessionStorage.getItem(TOKEN_KEY);
+      if (token) headers.set("Authorization", "Bearer " + token);
+      const response = await fetch(path, { ...options, headers });
+      if (response.status !== 401 || attempt >= 3) return response;
+      await askToken(Boolean(token));
+    }
+  }
+
+  function askToken(wrong) {
+    if (!tokenPrompt) {
+      tokenPrompt = new Promise((resolve) => {
+        const dialog = $("token-dialog");
+        $("token-wrong").hidden = !wrong;
+        dialog.addEventListener(
+          "close",
+          () => {
+            const value = $("token").value.trim();
+            if (value) sessionStorage.setItem(TOKEN_KEY, value);
+            $("token").value = "";
+            tokenPrompt = null;
+            resolve();
+          },
+          { once: true },
+        );
+        dialog.showModal();
+      });
+    }
+    return tokenPrompt;
+  }
+
+  async function errorOf(response) {
+    try {
+      const data = await response.json();
+      return data.error || `HTTP ${response.status}`;
+    } catch {
+      return `HTTP ${response.status}`;
+    }
+  }
+
+  // Server-sent events from a fetch response (POST, so not EventSource): yields {event, data}.
+  async function* events(response) {
+    const reader = response.body.getReader();
+    const decoder = new TextDecoder();
+    let buffer = "";
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      buffer += decoder.decode(value, { stream: true });
+      let cut;
+      while ((cut = buffer.indexOf("\n\n")) >= 0) {
+        const block = buffer.slice(0, cut);
+        buffer = buffer.slice(cut + 2);
+        let event = "message";
+        let data = "";
+        for (const line of block.split("\n")) {
+          if (line.startsWith("event:")) event = line.slice(6).trim();
+          else if (line.startsWith("data:")) data += line.slice(5).trim();
+        }
+        if (data) yield { event, data: JSON.parse(data) };
+      }
+    }
+  }
+
+  // -- answers and citations ----------------------------------------------------------------------------
+
+  function sourceLabel(c) {
+    return `${c.title} — ${c.outlet || "outlet unknown"}, ${c.published || "date unknown"}`;
+  }
+
+  function citeButton(c, label) {
+    return el(
+      "button",
+      { type: "button", class: "cite", "aria-label": `Source ${c.key}: ${c.title}`, onclick: (e) => openSource(c, e.currentTarget) },
+      label,
+    );
+  }
+
+  // Text with [n] markers: each marker that has a citation becomes a button opening it.
+  function withMarkers(tag, cls, text, byKey) {
+    const node = el(tag, { class: cls });
+    let last = 0;
+    for (const m of text.matchAll(/\[(\d+)\]/g)) {
+      node.append(text.slice(last, m.index));
+      const c = byKey.get(Number(m[1]));
+      node.append(c ? citeButton(c, m[0]) : m[0]);
+      last = m.index + m[0].length;
+    }
+    node.append(text.slice(last));
+    return node;
+  }
+
+  function renderAnswer(box, answer) {
+    const byKey = new Map(answer.citations.map((c) => [c.key, c]));
+    const parts = [withMarkers("p", "text", answer.text, byKey)];
+    if (answer.standalone_question && answer.standalone_question !== answer.question) {
+      parts.push(el("p", { class: "searched" }, `Searched for: ${answer.standalone_question}`));
+    }
+    if (answer.citations.length) {
+      const list = el("ol", { class: "sources", "aria-label": "Sources" });
+      for (const c of answer.citations) {
+        list.append(el("li", {}, citeButton(c, `[${c.key}]`), " ", sourceLabel(c), el("q", {}, c.quote)));
+      }
+      parts.push(list);
+    }
+    if (answer.as_of) parts.push(el("p", { class: "asof" }, `As of ${answer.as_of} (newest cited article)`));
+    box.classList.toggle("refused", answer.refused);
+    box.replaceChildren(...parts);
+  }
+
+  function showError(box, message) {
+    box.append(el("p", { class: "error", role: "alert" }, message));
+  }
+
+  async function ask(question) {
+    busy = true;
+    $("send").disabled = true;
+    $("intro").hidden = true;
+    const answer = el("div", { class: "answer", "aria-busy": "true" });
+    const text = el("p", { class: "text streaming" });
+    answer.append(text);
+    const turn = el("li", { class: "turn" }, el("p", { class: "question" }, question), answer);
+    $("log").append(turn);
+    turn.scrollIntoView({ block: "end" });
+    const payload = { question };
+    if ($("since").value) payload.since = $("since").value;
+    if ($("until").value) payload.until = $("until").value;
+    try {
+      const response = await api(`/api/chat/${conversation}/stream`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(payload),
+      });
+      if (!response.ok) throw new Error(await errorOf(response));
+      for await (const { event, data } of events(response)) {
+        if (event === "text") {
+          text.append(data.text);
+          turn.scrollIntoView({ block: "end" });
+        } else if (event === "answer") {
+          renderAnswer(answer, data);
+        } else if (event === "error") {
+          throw new Error(data.error);
+        }
+      }
+    } catch (err) {
+      showError(answer, err.message || String(err));
+    } finally {
+      text.classList.remove("streaming");
+      answer.removeAttribute("aria-busy");
+      busy = false;
+      $("send").disabled = false;
+      refreshStatus();
+    }
+  }
+
+  // -- the source panel ---------------------------------------------------------------------------------
+
+  async function openSource(c, button) {
+    const request = ++sourceRequest;
+    opener = button;
+    const panel = $("source");
+    panel.hidden = false;
+    document.body.classList.add("reading");
+    $("source-title").textContent = c.title;
+    $("source-meta").textContent = "Loading…";
+    $("source-text").replaceChildren();
+    let a;
+    try {
+      const response = await api(`/api/articles/${encodeURIComponent(c.article_id)}?start=${c.start}&end=${c.end}`);
+      if (request !== sourceRequest) return; // another citation was clicked meanwhile
+      if (!response.ok) throw new Error(await errorOf(response));
+      a = await response.json();
+    } catch (err) {
+      if (request === sourceRequest) $("source-meta").textContent = err.message || String(err);
+      return;
+    }
+    $("source-title").textContent = a.title;
+    const meta = [a.outlet || "outlet unknown", a.published || "date unknown"];
+    if (a.authors.length) meta.push(a.authors.join(", "));
+    $("source-meta").replaceChildren(meta.join(" · "));
+    if (/^https?:\/\//i.test(a.url)) {
+      $("source-meta").append(" · ", el("a", { href: a.url, target: "_blank", rel: "noopener noreferrer" }, "original"));
+    }
+    const h = a.highlight;
+    const mark = el("mark", { tabindex: "-1" }, h.quote);
+    $("source-text").replaceChildren(a.text.slice(0, h.start), mark, a.text.slice(h.end));
+    mark.scrollIntoView({ block: "center" });
+    mark.focus({ preventScroll: true });
+  }
+
+  function closeSource() {
+    $("source").hidden = true;
+    document.body.classList.remove("reading");
+    if (opener && document.contains(opener)) opener.focus();
+    opener = null;
+  }
+
+  // -- the briefing -------------------------------------------------------------------------------------
+
+  function movedText(m) {
+    if (m.before_key === m.after_key) {
+      return `${m.what}: ${m.before} → ${m.after}, as the source reports the change [${m.after_key}]`;
+    }
+    const before = m.before_key !== null ? `[${m.before_key}]` : `(previous brief: ${m.before_source})`;
+    return `${m.what}: ${m.before} ${before} → ${m.after} [${m.after_key}]`;
+  }
+
+  function plural(n, word, many) {
+    return `${n} ${n === 1 ? word : many || word + "s"}`;
+  }
+
+  async function loadBrief() {
+    briefLoaded = true;
+    const box = $("brief");
+    box.setAttribute("aria-busy", "true");
+    box.replaceChildren(el("p", { class: "hint" }, "Writing the briefing…"));
+    const date = $("brief-date").value;
+    try {
+      const response = await api("/api/brief" + (date ? `?date=${encodeURIComponent(date)}` : ""));
+      if (!response.ok) {
+        box.replaceChildren(el("p", { class: "error", role: "alert" }, await errorOf(response)));
+        return;
+      }
+      const b = await response.json();
+      const byKey = new Map(b.citations.map((c) => [c.key, c]));
+      const compared = b.previous ? ` · compared with ${b.previous}` : "";
+      const parts = [
+        el("h2", {}, `Daily brief — ${b.date}`),
+        el("p", { class: "meta" }, `${plural(b.n_articles, "article")}, ${plural(b.stories.length, "story", "stories")} · ${b.engine}${compared}`),
+      ];
+      if (b.overview.length) parts.push(withMarkers("p", "overview", b.overview.join(" "), byKey));
+      b.stories.forEach((s, i) => {
+        const tag = s.status === "developing" ? "developing" : "new";
+        const story = el("article", { class: "story" });
+        story.append(el("h3", {}, `${i + 1}. ${s.headline} `, el("span", { class: `tag ${tag}` }, tag.toUpperCase())));
+        const outlets = s.outlets.length ? s.outlets.join(", ") : "outlet unknown";
+        story.append(el("p", { class: "meta" }, `Covered by ${outlets} (${plural(s.articles.length, "article")})`));
+        story.append(withMarkers("p", "summary", s.sentences.join(" "), byKey));
+        for (const m of s.moved) story.append(withMarkers("p", "moved", "Number moved — " + movedText(m), byKey));
+        parts.push(story);
+      });
+      box.replaceChildren(...parts);
+      if (!date) $("brief-date").value = b.date;
+    } catch (err) {
+      box.replaceChildren(el("p", { class: "error", role: "alert" }, err.message || String(err)));
+    } finally {
+      box.removeAttribute("aria-busy");
+    }
+  }
+
+  // -- tabs, status, keyboard ---------------------------------------------------------------------------
+
+  function selectTab(name) {
+    for (const other of ["chat", "brief"]) {
+      const on = other === name;
+      $(`tab-${other}`).setAttribute("aria-selected", String(on));
+      $(`tab-${other}`).tabIndex = on ? 0 : -1;
+      $(`view-${other}`).hidden = !on;
+    }
+    if (name === "brief" && !briefLoaded) loadBrief();
+  }
+
+  async function refreshStatus() {
+    try {
+      const response = await api("/api/health");
+      if (!response.ok) {
+        $("status").textContent = await errorOf(response);
+        return;
+      }
+      const h = await response.json();
+      const newest = h.newest ? ` · newest ${h.newest}` : "";
+      const engine = h.engine === "llm" ? `LLM ${h.model}` : "quoted answers (no LLM)";
+      $("status").textContent = `${plural(h.articles, "article")}${newest} · ${engine}`;
+    } catch {
+      $("status").textContent = "The server cannot be reached.";
+    }
+  }
+
+  function start() {
+    $("ask").addEventListener("submit", (e) => {
+      e.preventDefault();
+      const question = $("question").value.trim();
+      if (!question || busy) return;
+      $("question").value = "";
+      ask(question);
+    });
+    $("question").addEventListener("keydown", (e) => {
+      if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+        e.preventDefault();
+        $("ask").requestSubmit();
+      }
+    });
+    $("new-chat").addEventListener("click", () => {
+      api(`/api/chat/${conversation}`, { method: "DELETE" }).catch(() => {});
+      conversation = newId();
+      $("log").replaceChildren();
+      $("intro").hidden = false;
+      $("question").focus();
+    });
+    $("brief-form").addEventListener("submit", (e) => {
+      e.preventDefault();
+      loadBrief();
+    });
+    $("source-close").addEventListener("click", closeSource);
+    document.addEventListener("keydown", (e) => {
+      if (e.key === "Escape" && !$("source").hidden && !$("token-dialog").open) closeSource();
+    });
+    const tabs = ["chat", "brief"];
+    tabs.forEach((name, i) => {
+      const tab = $(`tab-${name}`);
+      tab.addEventListener("click", () => selectTab(name));
+      tab.addEventListener("keydown", (e) => {
+        if (e.key !== "ArrowRight" && e.key !== "ArrowLeft") return;
+        const next = tabs[(i + (e.key === "ArrowRight" ? 1 : tabs.length - 1)) % tabs.length];
+        selectTab(next);
+        $(`tab-${next}`).focus();
+      });
+    });
+    refreshStatus();
+    $("question").focus();
+  }
+
+  start();
+})();

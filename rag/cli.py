@@ -144,7 +144,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", type=Path, action="append", default=[], help="a dataset folder (repeatable)")
     p.add_argument("--limit", type=int, default=0, help="only the first N questions of a dataset")
     p.add_argument("--json", action="store_true", help="print the full report as JSON")
-    p.add_argument("--report", type=Path, action="append", default=[], help="write FILE.json or FILE.html")
+    p.add_argument(
+        "--report",
+        type=Path,
+        action="append",
+        default=[],
+        help="write FILE.json or FILE.html (with several suites: FILE.<suite>.json …)",
+    )
     p.add_argument("--check", action="store_true", help="fail if a metric falls below the baseline")
     p.add_argument("--update-baseline", action="store_true", help="write this run as the new baseline")
     p.add_argument("--baseline", type=Path, help="baseline file (default: evals/baselines/<suite>.<engine>.json)")
@@ -479,19 +485,21 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         )
         if not args.no_briefs:
             jobs.append((f"briefs:{d.name}", lambda d=d: evalbrief.run_dataset(d, settings, limit=args.limit, log=log)))
-    if args.report and len(jobs) > 1:
-        raise ConfigError("--report with several suites: name one suite (or one --dataset with --no-briefs)")
+    for path in args.report:
+        if path.suffix.lower() not in {".json", ".html", ".htm"}:
+            raise ConfigError(f"--report {path}: use a .json or .html file name")
     status = 0
     for name, job in jobs:
         report = job()
         is_brief = isinstance(report, evalbrief.BriefEvalReport)
         for path in args.report:
+            # Several suites in one run: one file each, named after the suite (report.json → report.<suite>.json).
+            out = path if len(jobs) == 1 else path.with_name(f"{path.stem}.{_slug(name)}{path.suffix}")
             if is_brief:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8")
+                evalbrief.write_brief_report(report, out)
             else:
-                write_report(report, path)
-            print(f"report written to {path}", file=sys.stderr)
+                write_report(report, out)
+            print(f"report written to {out}", file=sys.stderr)
         if args.json:
             print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
         elif is_brief:

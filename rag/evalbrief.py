@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
 import re
 import time
@@ -19,6 +20,7 @@ from rag.briefrender import moved_text
 from rag.embed import Embedder
 from rag.errors import BriefCitationError, ConfigError
 from rag.evalcases import Suite, load_dataset
+from rag.evalreport import REPORT_CSS
 from rag.evaluate import build_arms, meta
 from rag.metrics import Fact, contains, mean
 from rag.settings import Settings
@@ -189,14 +191,58 @@ def _meta(name: str, source: str, settings: Settings, pipeline: Any) -> dict[str
     return m
 
 
+def write_brief_report(report: BriefEvalReport, path: Path) -> None:
+    """By extension: ``.json`` or a self-contained ``.html`` page."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix.lower() == ".json":
+        path.write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8")
+    elif path.suffix.lower() in {".html", ".htm"}:
+        path.write_text(brief_report_html(report), encoding="utf-8")
+    else:
+        raise ValueError(f"unknown report format {path.suffix!r}: use .json or .html")
+
+
+def brief_report_html(report: BriefEvalReport) -> str:
+    m = report.meta
+    title = html.escape(f"Briefing evaluation: {m['suite']}")
+    meta_line = " · ".join(
+        html.escape(f"{k} {m[k]}") for k in ("engine", "commit", "settings_fingerprint", "created") if k in m
+    )
+    summary = "".join(
+        f"<tr><td>{html.escape(k)}</td><td class=n>{html.escape(_shown(v))}</td></tr>"
+        for k, v in report.summary.items()
+    )
+    columns = sorted({k for item in report.items for k in item}, key=lambda k: (k not in {"week", "id"}, k))
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    rows = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(_shown(item.get(c)))}</td>" for c in columns) + "</tr>"
+        for item in report.items
+    )
+    return (
+        f"<!doctype html><html lang=en><head><meta charset=utf-8>"
+        f'<meta name=viewport content="width=device-width, initial-scale=1">'
+        f"<title>{title}</title><style>{REPORT_CSS}</style></head><body><main>"
+        f"<h1>{title}</h1><p class=meta>{meta_line}</p>"
+        f"<h2>Summary</h2><table>{summary}</table>"
+        f"<h2>Details</h2><table><tr>{head}</tr>{rows}</table></main></body></html>"
+    )
+
+
+def _shown(value: object) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.3f}" if value <= 1.0 else f"{value:,.1f}"
+    return str(value)
+
+
 def print_brief_report(report: BriefEvalReport) -> None:
     m = report.meta
     print(f"{m['suite']}: engine {m['engine']} · commit {m['commit']} · settings {m['settings_fingerprint']}")
     for key, value in report.summary.items():
-        shown = (
-            "—" if value is None else f"{value:.3f}" if isinstance(value, float) and value <= 1.0 else f"{value:,.1f}"
-        )
-        print(f"  {key:<18} {shown}")
+        print(f"  {key:<18} {_shown(value)}")
     for item in report.items:
         if "fact" in item:
             state = "cited" if item["cited"] else "stated, not cited" if item["stated"] else "MISSING"

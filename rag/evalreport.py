@@ -120,7 +120,7 @@ def write_json(report: EvalReport, path: Path) -> None:
 
 # -- HTML ---------------------------------------------------------------------------------------------------
 
-_CSS = """
+REPORT_CSS = """
 body{font:15px/1.5 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1d232b;background:#f6f7f9}
 main{max-width:1100px;margin:0 auto;padding:24px}h1{font-size:1.5em;margin:0 0 4px}h2{margin-top:32px}
 .meta{color:#5b6570;font-size:.9em}table{border-collapse:collapse;width:100%;background:#fff;margin:8px 0}
@@ -231,7 +231,7 @@ def to_html(report: EvalReport) -> str:
     return (
         f"<!doctype html><html lang=en><head><meta charset=utf-8>"
         f'<meta name=viewport content="width=device-width,initial-scale=1">'
-        f"<title>Evaluation: {html.escape(m['suite'])}</title><style>{_CSS}</style></head><body><main>"
+        f"<title>Evaluation: {html.escape(m['suite'])}</title><style>{REPORT_CSS}</style></head><body><main>"
         f"<h1>Evaluation: {html.escape(m['suite'])}</h1><p class=meta>{meta}</p>"
         f"<h2>Summary</h2><table><tr><th>metric</th>{head}</tr>{''.join(body)}</table>"
         f"<h2>By kind</h2>{_chart(report)}<table><tr><th>kind</th><th>cases</th>{kind_head}</tr>"

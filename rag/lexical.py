@@ -4,6 +4,7 @@ of truth; local Chroma has no sparse index) and cached on disk under a key of th
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import pickle
 import re
@@ -99,6 +100,11 @@ class LexicalIndex:
     def __len__(self) -> int:
         return len(self.chunk_ids)
 
+    @functools.cached_property
+    def position(self) -> dict[str, int]:
+        """Chunk id → its row in the arrays."""
+        return {cid: i for i, cid in enumerate(self.chunk_ids)}
+
     def idf(self, term: str) -> float:
         j = self.vocab.get(term)
         df = 0 if j is None else len(self.postings[j][0])
@@ -123,7 +129,7 @@ class LexicalIndex:
         """Top ``k`` (chunk id, score) with a positive score, filtered like the dense side."""
         scores = self.scores(query)
         if filters is not None and filters.active:
-            scores[~self._mask(filters)] = 0.0
+            scores[~self.mask(filters)] = 0.0
         k = min(k, int((scores > 0).sum()))
         if k <= 0:
             return []
@@ -131,7 +137,8 @@ class LexicalIndex:
         top = top[np.argsort(-scores[top], kind="stable")]
         return [(self.chunk_ids[i], float(scores[i])) for i in top]
 
-    def _mask(self, f: Filters) -> np.ndarray:
+    def mask(self, f: Filters) -> np.ndarray:
+        """Which chunks pass the filters."""
         mask = np.ones(len(self), dtype=bool)
         if f.since or f.until:
             mask &= self.days >= 0

@@ -10,8 +10,10 @@ from pathlib import Path
 
 from rag.embed import Embedder
 from rag.lexical import LexicalIndex, load_index
-from rag.store import Store
-from rag.types import Chunk, Filters, Hit
+from rag.store import OVERFETCH, Store
+from rag.types import Filters, Hit
+
+_EPOCH = dt.date(1970, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -57,21 +59,23 @@ class Retriever:
         self._lexical = None
 
     def search(self, query: str, k: int = 6, filters: Filters | None = None, mode: str | None = None) -> list[Hit]:
-        """The ``k`` best chunks for ``query``; ``mode`` overrides the configured hybrid/dense/lexical."""
+        """The ``k`` best chunks for ``query``; ``mode`` overrides the configured hybrid/dense/lexical.
+
+        Candidates are fused as ids, with their article, date and outlet from the lexical index (which
+        mirrors the store), and only the ``k`` chunks returned are read from Chroma: fetching documents for
+        every candidate cost more than the search itself."""
         cfg = self.config
         mode = mode or cfg.mode
-        dense: list[tuple[Chunk, float]] = []
-        lexical: list[tuple[str, float]] = []
+        dense: list[str] = []
+        lexical: list[str] = []
         if mode in {"hybrid", "dense"}:
-            dense = self.store.dense(self.embedder.embed_query(query), cfg.candidates, filters)
+            dense = self._dense(query, cfg.candidates, filters)
         if mode in {"hybrid", "lexical"}:
-            lexical = self.lexical.search(query, cfg.candidates, filters)
-        chunks = {c.id: c for c, _ in dense}
-        missing = [cid for cid, _ in lexical if cid not in chunks]
-        chunks.update({c.id: c for c in self.store.get_chunks(missing)})
+            lexical = [cid for cid, _ in self.lexical.search(query, cfg.candidates, filters)]
+        about = self._describe(dense + lexical)
 
-        dense_rank = {c.id: r for r, (c, _) in enumerate(dense, start=1)}
-        lexical_rank = {cid: r for r, (cid, _) in enumerate(lexical, start=1)}
+        dense_rank = {cid: r for r, cid in enumerate(dense, start=1) if cid in about}
+        lexical_rank = {cid: r for r, cid in enumerate(lexical, start=1) if cid in about}
         fused: dict[str, float] = {}
         for cid, r in dense_rank.items():
             fused[cid] = fused.get(cid, 0.0) + cfg.dense_weight / (cfg.rrf_k + r)
@@ -80,11 +84,11 @@ class Retriever:
         if cfg.recency_weight > 0:
             anchor = self._anchor(filters)
             for cid in fused:
-                published = chunks[cid].published if cid in chunks else None
+                published = about[cid][1]
                 if anchor is not None and published is not None:
                     age = max(0, (anchor - published).days)
                     fused[cid] += cfg.recency_weight * 0.5 ** (age / cfg.half_life_days) / (cfg.rrf_k + 1)
-        order = sorted((cid for cid in fused if cid in chunks), key=lambda cid: -fused[cid])
+        order = sorted(fused, key=lambda cid: -fused[cid])
 
         # Diversity: each article's best chunks first (up to ``per_article``), its further chunks after
         # every other article's, so a one-article corpus still fills ``k`` but many articles spread out.
@@ -92,15 +96,49 @@ class Retriever:
         rest: list[str] = []
         per_article: dict[str, int] = {}
         for cid in order:
-            seen = per_article.get(chunks[cid].article_id, 0)
+            seen = per_article.get(about[cid][0], 0)
             (first if seen < cfg.per_article else rest).append(cid)
-            per_article[chunks[cid].article_id] = seen + 1
-        hits = [Hit(chunks[cid], fused[cid], dense_rank.get(cid), lexical_rank.get(cid)) for cid in (first + rest)[:k]]
-        return hits
+            per_article[about[cid][0]] = seen + 1
+        chosen = (first + rest)[:k]
+        chunks = {c.id: c for c in self.store.get_chunks(chosen)}
+        return [
+            Hit(chunks[cid], fused[cid], dense_rank.get(cid), lexical_rank.get(cid)) for cid in chosen if cid in chunks
+        ]
+
+    def _dense(self, query: str, k: int, filters: Filters | None) -> list[str]:
+        """The ``k`` nearest chunk ids passing ``filters``. Chroma's filtered search is several times slower
+        than an unfiltered one, so this over-fetches unfiltered and filters on the lexical index's copy of
+        the metadata; only when too few survive does it ask Chroma to filter."""
+        vector = self.embedder.embed_query(query)
+        if filters is None or not filters.active:
+            return [cid for cid, _ in self.store.dense_ids(vector, k)]
+        pool = [cid for cid, _ in self.store.dense_ids(vector, k * OVERFETCH)]
+        about = self._describe(pool)
+        kept = [cid for cid in pool if cid in about and filters.matches(about[cid][1], about[cid][2])]
+        if len(kept) >= k or len(pool) < k * OVERFETCH:
+            return kept[:k]
+        return [cid for cid, _ in self.store.dense_ids(vector, k, filters)]
+
+    def _describe(self, ids: list[str]) -> dict[str, tuple[str, dt.date | None, str]]:
+        """(article id, publication date, outlet) per chunk id, from the lexical index; chunks it does not
+        know (another writer added them since it was built) are read from the store; vanished ids are left out."""
+        lex = self.lexical
+        out: dict[str, tuple[str, dt.date | None, str]] = {}
+        unknown: list[str] = []
+        for cid in dict.fromkeys(ids):
+            i = lex.position.get(cid)
+            if i is None:
+                unknown.append(cid)
+                continue
+            day = int(lex.days[i])
+            out[cid] = (lex.article_ids[i], _EPOCH + dt.timedelta(days=day) if day >= 0 else None, lex.outlets[i])
+        for c in self.store.get_chunks(unknown):
+            out[c.id] = (c.article_id, c.published, c.outlet.lower())
+        return out
 
     def _anchor(self, filters: Filters | None) -> dt.date | None:
         if filters is not None and filters.until is not None:
             return filters.until
         days = self.lexical.days
         newest = int(days.max()) if len(days) else -1
-        return dt.date(1970, 1, 1) + dt.timedelta(days=newest) if newest >= 0 else None
+        return _EPOCH + dt.timedelta(days=newest) if newest >= 0 else None

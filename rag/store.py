@@ -23,7 +23,7 @@ from rag.settings import Settings
 from rag.types import Article, Chunk, Filters
 
 SCHEMA = 1
-#: Unfiltered results fetched per wanted result before falling back to a filtered Chroma query.
+#: Unfiltered results fetched per wanted result before falling back to a filtered Chroma query (retrieve.py).
 OVERFETCH = 4
 _EPOCH = dt.date(1970, 1, 1)
 
@@ -197,38 +197,18 @@ class Store:
     def count_articles(self) -> int:
         return int(self._articles.count()) if self._open(create=False) else 0
 
-    def dense(self, vector: np.ndarray, k: int, filters: Filters | None = None) -> list[tuple[Chunk, float]]:
-        """The ``k`` nearest chunks by cosine distance that pass ``filters``.
-
-        Chroma's filtered HNSW search is several times slower than an unfiltered one, so a filtered
-        search first over-fetches unfiltered and filters here; only when too few survive does it ask
-        Chroma to filter."""
+    def dense_ids(self, vector: np.ndarray, k: int, filters: Filters | None = None) -> list[tuple[str, float]]:
+        """The ``k`` nearest chunk ids with their distances, nothing else: several times faster than
+        :meth:`dense`, for callers that hold the chunks' metadata already (the retriever's lexical index)."""
         if not self._open(create=False):
             return []
-        if filters is None or not filters.active:
-            return self._query(vector, k, None)
-        pool = self._query(vector, k * OVERFETCH, None)
-        kept = [(c, d) for c, d in pool if filters.matches(c.published, c.outlet)]
-        if len(kept) >= k or len(pool) < k * OVERFETCH:
-            return kept[:k]
-        return self._query(vector, k, where_clause(filters))
-
-    def _query(self, vector: np.ndarray, k: int, where: dict[str, Any] | None) -> list[tuple[Chunk, float]]:
         try:
             res = self._chunks.query(
-                query_embeddings=[vector.tolist()],
-                n_results=k,
-                where=where,
-                include=["documents", "metadatas", "distances"],
+                query_embeddings=[vector.tolist()], n_results=k, where=where_clause(filters), include=["distances"]
             )
         except Exception as exc:
             raise StoreError(f"searching {self.location} failed: {_reason(exc)}") from None
-        return [
-            (chunk_from(cid, doc, meta), float(dist))
-            for cid, doc, meta, dist in zip(
-                res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0], strict=True
-            )
-        ]
+        return [(cid, float(d)) for cid, d in zip(res["ids"][0], res["distances"][0], strict=True)]
 
     def iter_chunks(self) -> Iterator[Chunk]:
         """Every stored chunk (for rebuilding the lexical index from Chroma, the one source of truth)."""

@@ -274,3 +274,19 @@ def test_pipeline_fixture_is_unaffected_by_eval_stores(tmp_path: Path, small_sui
     settings = make_settings(tmp_path)
     run(load_suite(small_suite), settings, embedder=embedder, vanilla=False)  # type: ignore[arg-type]
     assert Pipeline.from_settings(settings, embedder=embedder).store.count_chunks() == 0  # type: ignore[arg-type]
+
+
+def test_cli_eval_several_suites_write_one_report_each(tmp_path: Path, small_suite: Path) -> None:
+    brief_suite = PROJECT / "evals" / "brief_known_facts.yaml"
+    args = ("eval", str(small_suite), str(brief_suite), "--no-textbook")
+    done = run_cli(tmp_path, *args, "--report", str(tmp_path / "out" / "r.json"), "--report", str(tmp_path / "r.html"))
+    assert done.returncode == 0, done.stderr
+    qa = json.loads((tmp_path / "out" / "r.small.json").read_text())
+    assert qa["meta"]["suite"] == "small" and qa["arms"][0]["name"] == "ours"
+    brief = json.loads((tmp_path / "out" / "r.brief-known-facts.json").read_text())
+    assert brief["summary"]["facts_cited"] == 1.0
+    page = (tmp_path / "r.brief-known-facts.html").read_text()
+    assert page.startswith("<!doctype html>") and "facts_cited" in page and "canada-korea-dialogue" in page
+    assert (tmp_path / "r.small.html").exists() and not (tmp_path / "r.html").exists()
+    wrong = run_cli(tmp_path, *args, "--report", str(tmp_path / "r.txt"))
+    assert wrong.returncode == 2 and "use a .json or .html" in wrong.stderr

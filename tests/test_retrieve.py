@@ -10,6 +10,7 @@ import pytest
 
 from rag.embed import LocalMiniLM
 from rag.pipeline import Pipeline
+from rag.retrieve import FusionConfig, Retriever
 from rag.settings import Settings
 from rag.types import Filters
 from tests.conftest import article_md, write
@@ -102,3 +103,37 @@ def test_lexical_index_follows_the_store(tmp_path: Path, pipeline: Pipeline) -> 
     fresh = Pipeline.from_settings(pipeline.settings, embedder=pipeline.embedder)
     assert _top(fresh, "Zanzibar", mode="lexical") == ["z"]
     assert len(list((pipeline.settings.data_dir / "lexical").glob("*.pkl"))) == 1
+
+
+def test_filtered_search_falls_back_to_chroma_when_the_overfetch_is_not_enough(
+    tmp_path: Path, pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for i in range(4):
+        body = f"An earthquake shook the coastal town of Portmere again, report {i} says, cracking walls."
+        write(
+            tmp_path / "more" / f"q{i}.md",
+            article_md(f"Earthquake shakes coastal town {i}", body, published="2024-10-05"),
+        )
+    pipeline.ingest([tmp_path / "more"])
+    asked: list[object] = []
+    dense_ids = pipeline.store.dense_ids
+    monkeypatch.setattr(pipeline.store, "dense_ids", lambda v, k, f=None: asked.append(f) or dense_ids(v, k, f))
+    # One candidate per side: the unfiltered over-fetch (4 nearest chunks) holds nothing from before
+    # October, so the dense side must ask Chroma to filter.
+    narrow = Retriever(pipeline.store, pipeline.embedder, config=FusionConfig(mode="dense", candidates=1))
+    assert [h.chunk.article_id for h in narrow.search("Earthquake shakes coastal town", 1)] == ["quake"]
+    early = Filters(until=dt.date(2024, 9, 30))
+    assert [h.chunk.article_id for h in narrow.search("Earthquake shakes coastal town", 1, early)] == ["budget"]
+    assert asked == [None, None, early]  # unfiltered; over-fetch, then the filtered fallback
+
+
+def test_chunks_another_writer_added_are_described_from_the_store(tmp_path: Path, pipeline: Pipeline) -> None:
+    reader = Pipeline.from_settings(pipeline.settings, embedder=pipeline.embedder)
+    assert reader.retriever.lexical.position  # built before the other writer's ingest
+    write(
+        tmp_path / "late" / "z.md",
+        article_md("Spice island", "Zanzibar exports cloves to many countries.", published="2024-10-30"),
+    )
+    pipeline.ingest([tmp_path / "late"])
+    found = reader.retriever.search("Zanzibar cloves", 2, Filters(since=dt.date(2024, 10, 28)), mode="dense")
+    assert [(h.chunk.article_id, h.chunk.published) for h in found] == [("z", dt.date(2024, 10, 30))]

@@ -49,7 +49,7 @@ def test_replace_removes_the_old_chunks(store: Store) -> None:
     assert store.count_chunks() == 2 and store.committed()["a"].n_chunks == 2
 
 
-def test_date_and_outlet_filters_in_dense_search(store: Store) -> None:
+def test_date_and_outlet_filters_in_chroma_dense_search(store: Store) -> None:
     writes = [
         _write("old", dt.date(2024, 1, 1), "CNN", seed=1),
         _write("new", dt.date(2024, 10, 1), "USA Today", seed=2),
@@ -57,7 +57,7 @@ def test_date_and_outlet_filters_in_dense_search(store: Store) -> None:
     ]
     store.put_articles(writes, replace=False)
     query = writes[0].vectors[0]
-    ids = lambda f: {c.article_id for c, _ in store.dense(query, 10, f)}  # noqa: E731
+    ids = lambda f: {cid.split(":")[0] for cid, _ in store.dense_ids(query, 10, f)}  # noqa: E731
     assert ids(None) == {"old", "new", "undated"}
     assert ids(Filters(since=dt.date(2024, 6, 1))) == {"new"}
     assert ids(Filters(until=dt.date(2024, 6, 1))) == {"old"}

@@ -57,7 +57,7 @@ class ExtractiveGenerator:
         idf: Callable[[str], float] | None = None,
         min_support: float = 0.35,
         max_sentences: int = 3,
-        shortlist: int = 24,
+        shortlist: int = 12,
         keep_ratio: float = 0.6,
     ) -> None:
         self.embedder = embedder

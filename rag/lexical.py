@@ -129,7 +129,7 @@ class LexicalIndex:
         """Top ``k`` (chunk id, score) with a positive score, filtered like the dense side."""
         scores = self.scores(query)
         if filters is not None and filters.active:
-            scores[~self.mask(filters)] = 0.0
+            scores[~self._mask(filters)] = 0.0
         k = min(k, int((scores > 0).sum()))
         if k <= 0:
             return []
@@ -137,8 +137,7 @@ class LexicalIndex:
         top = top[np.argsort(-scores[top], kind="stable")]
         return [(self.chunk_ids[i], float(scores[i])) for i in top]
 
-    def mask(self, f: Filters) -> np.ndarray:
-        """Which chunks pass the filters."""
+    def _mask(self, f: Filters) -> np.ndarray:
         mask = np.ones(len(self), dtype=bool)
         if f.since or f.until:
             mask &= self.days >= 0

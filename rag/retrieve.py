@@ -10,10 +10,8 @@ from pathlib import Path
 
 from rag.embed import Embedder
 from rag.lexical import LexicalIndex, load_index
-from rag.store import OVERFETCH, Store
+from rag.store import OVERFETCH, Store, from_day_number
 from rag.types import Filters, Hit
-
-_EPOCH = dt.date(1970, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -28,6 +26,9 @@ class FusionConfig:
     #: age before the as-of date (the filter's end date, else the newest article in the store).
     recency_weight: float = 0.0
     half_life_days: float = 14.0
+    #: The answerer's context also gets the lede (first chunk) of the ``ledes`` best articles: a news story
+    #: puts its key facts first, and the chunk that matched the question is often a later one.
+    ledes: int = 0
 
 
 class Retriever:
@@ -105,6 +106,25 @@ class Retriever:
             Hit(chunks[cid], fused[cid], dense_rank.get(cid), lexical_rank.get(cid)) for cid in chosen if cid in chunks
         ]
 
+    def context(self, query: str, k: int = 6, filters: Filters | None = None) -> list[Hit]:
+        """What the answerer reads: the ``k`` best chunks, with the ledes of the best ``config.ledes`` articles
+        placed before their article's first chunk (each keeps its article's score)."""
+        hits = self.search(query, k, filters)
+        articles = list(dict.fromkeys(h.chunk.article_id for h in hits))[: self.config.ledes]
+        have = {h.chunk.id for h in hits}
+        ledes = {
+            c.article_id: c
+            for c in self.store.get_chunks([f"{a}:0" for a in articles if f"{a}:0" not in have])
+            if c.start == 0
+        }
+        out: list[Hit] = []
+        for h in hits:
+            lede = ledes.pop(h.chunk.article_id, None)
+            if lede is not None:
+                out.append(Hit(lede, h.score))
+            out.append(h)
+        return out
+
     def _dense(self, query: str, k: int, filters: Filters | None) -> list[str]:
         """The ``k`` nearest chunk ids passing ``filters``. Chroma's filtered search is several times slower
         than an unfiltered one, so this over-fetches unfiltered and filters on the lexical index's copy of
@@ -130,8 +150,7 @@ class Retriever:
             if i is None:
                 unknown.append(cid)
                 continue
-            day = int(lex.days[i])
-            out[cid] = (lex.article_ids[i], _EPOCH + dt.timedelta(days=day) if day >= 0 else None, lex.outlets[i])
+            out[cid] = (lex.article_ids[i], from_day_number(int(lex.days[i])), lex.outlets[i])
         for c in self.store.get_chunks(unknown):
             out[c.id] = (c.article_id, c.published, c.outlet.lower())
         return out
@@ -140,5 +159,4 @@ class Retriever:
         if filters is not None and filters.until is not None:
             return filters.until
         days = self.lexical.days
-        newest = int(days.max()) if len(days) else -1
-        return _EPOCH + dt.timedelta(days=newest) if newest >= 0 else None
+        return from_day_number(int(days.max()) if len(days) else -1)

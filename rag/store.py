@@ -33,6 +33,11 @@ def day_number(day: dt.date) -> int:
     return (day - _EPOCH).days
 
 
+def from_day_number(n: int) -> dt.date | None:
+    """The date of a stored day number; None for the "unknown" mark (negative)."""
+    return _EPOCH + dt.timedelta(days=n) if n >= 0 else None
+
+
 @dataclass(frozen=True)
 class Committed:
     """What the store knows about an ingested article, enough to decide whether to re-ingest it."""
@@ -198,8 +203,9 @@ class Store:
         return int(self._articles.count()) if self._open(create=False) else 0
 
     def dense_ids(self, vector: np.ndarray, k: int, filters: Filters | None = None) -> list[tuple[str, float]]:
-        """The ``k`` nearest chunk ids with their distances, nothing else: several times faster than
-        :meth:`dense`, for callers that hold the chunks' metadata already (the retriever's lexical index)."""
+        """The ``k`` nearest chunk ids with their distances, nothing else: several times faster than a query
+        that also reads documents and metadata, for callers that hold those already (the retriever's lexical
+        index has every chunk's article, date and outlet)."""
         if not self._open(create=False):
             return []
         try:

@@ -137,3 +137,23 @@ def test_chunks_another_writer_added_are_described_from_the_store(tmp_path: Path
     pipeline.ingest([tmp_path / "late"])
     found = reader.retriever.search("Zanzibar cloves", 2, Filters(since=dt.date(2024, 10, 28)), mode="dense")
     assert [(h.chunk.article_id, h.chunk.published) for h in found] == [("z", dt.date(2024, 10, 30))]
+
+
+def test_the_answerer_context_adds_each_top_article_lede_before_its_chunk(tmp_path: Path, pipeline: Pipeline) -> None:
+    paragraphs = [f"Paragraph {i} of the inquiry report covers routine council business in detail." for i in range(30)]
+    paragraphs[0] = "The mayor of Portmere resigned on Friday after an inquiry into the harbour contract."
+    paragraphs[25] = "The harbour contract inquiry found that tenders were opened before the deadline."
+    write(tmp_path / "more" / "mayor.md", article_md("Mayor resigns", "\n\n".join(paragraphs), published="2024-10-26"))
+    pipeline.ingest([tmp_path / "more"])
+    question = "What did the harbour contract inquiry find about the tenders?"
+    hits = pipeline.retriever.search(question, 3)
+    assert hits[0].chunk.article_id == "mayor" and hits[0].chunk.start > 0  # the matching chunk is a late one
+    context = pipeline.retriever.context(question, 3)
+    assert [h.chunk.id for h in context] == ["mayor:0"] + [h.chunk.id for h in hits]
+    assert context[0].chunk.text.startswith("The mayor of Portmere resigned") and context[0].score == hits[0].score
+    lede_question = "Why did the mayor of Portmere resign on Friday?"
+    lede_hits = pipeline.retriever.search(lede_question, 3)
+    assert lede_hits[0].chunk.id == "mayor:0"  # a lede already retrieved is not repeated
+    assert [h.chunk.id for h in pipeline.retriever.context(lede_question, 3)] == [h.chunk.id for h in lede_hits]
+    answer = pipeline.ask("Why did the mayor of Portmere resign?")
+    assert not answer.refused and "inquiry" in answer.text

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import importlib.resources
 import json
 import logging
 import re
@@ -23,7 +24,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response, StreamingResponse
 from fastapi.security import HTTPBearer
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -37,6 +39,9 @@ from rag.sessions import Sessions
 from rag.settings import Settings
 from rag.types import Answer, Filters
 from rag.webguard import Guard
+
+#: Swagger UI's files as the fastapi-offline package ships them (a version that reads OpenAPI 3.1).
+SWAGGER_UI_DIR = Path(str(importlib.resources.files("fastapi_offline") / "static"))
 
 WEB_DIR = Path(__file__).resolve().parent / "web"
 MAX_QUESTION = 2000  #: characters, after whitespace is collapsed
@@ -351,6 +356,8 @@ def create_app(settings: Settings, *, pipeline: Pipeline | None = None, chat_mod
         summary="Cited answers, conversations and daily briefings from news articles.",
         description='Every error is `{"error": "<one line>"}`. With `RAG_SERVER_TOKEN` set, every `/api` request '
         "needs `Authorization: Bearer <token>`.",
+        docs_url=None,  # served below from the installed Swagger UI files: FastAPI's default loads a CDN
+        redoc_url=None,
     )
     app.state.desk = desk
     _install_error_handlers(app, redact)
@@ -418,4 +425,16 @@ def create_app(settings: Settings, *, pipeline: Pipeline | None = None, chat_mod
         return FileResponse(WEB_DIR / "index.html", headers={"Cache-Control": "no-cache"})
 
     app.mount("/static", StaticFiles(directory=WEB_DIR), name="static")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title="News desk API",
+            swagger_js_url="/docs/assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs/assets/swagger-ui.css",
+            swagger_favicon_url="/docs/assets/favicon.png",
+        )
+
+    app.mount("/docs/assets", StaticFiles(directory=SWAGGER_UI_DIR), name="docs-assets")
     return app

@@ -207,3 +207,11 @@ def test_with_a_token_the_page_asks_for_it_once(context: Any, pipeline: Pipeline
         expect(_ask(tab, Q)).to_contain_text("10,000", timeout=30_000)
         assert TOKEN not in tab.content()
         tab.close()
+
+
+def test_api_docs_render_offline_from_the_installed_swagger_ui(url: str, page: Any) -> None:
+    requested: list[str] = []
+    page.on("request", lambda r: requested.append(r.url))
+    page.goto(f"{url}/docs")
+    expect(page.get_by_text("/api/ask/stream").first).to_be_visible(timeout=15_000)
+    assert requested and all(r.startswith(url) for r in requested), requested  # nothing from another host

@@ -180,7 +180,13 @@ def test_health_docs_page_and_unknown_paths(client: httpx.Client) -> None:
     assert {"/api/ask", "/api/ask/stream", "/api/chat/{conversation_id}", "/api/brief", "/api/health"} <= set(
         schema["paths"]
     )
-    assert "/api/articles/{article_id}" in schema["paths"] and client.get("/docs").status_code == 200
+    assert "/api/articles/{article_id}" in schema["paths"]
+    docs = client.get("/docs")  # Swagger UI from the installed package: works offline, nothing from elsewhere
+    assert docs.status_code == 200 and "/docs/assets/swagger-ui-bundle.js" in docs.text and "://" not in docs.text
+    assert "script-src 'self' 'unsafe-inline'" in docs.headers["content-security-policy"]
+    for asset in ("swagger-ui-bundle.js", "swagger-ui.css"):
+        assert client.get(f"/docs/assets/{asset}").status_code == 200
+    assert client.get("/redoc").status_code == 404
     page = client.get("/")
     assert page.status_code == 200 and "News desk" in page.text and "/static/app.js" in page.text
     csp = page.headers["content-security-policy"]

@@ -316,13 +316,9 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     from rag.chat import Conversation
     from rag.pipeline import Pipeline
 
-    pipeline = Pipeline.from_settings(settings)
+    chat_model = _chat_model(settings)  # one client for answers and follow-up rewriting
+    pipeline = Pipeline.from_settings(settings, chat_model=chat_model)
     _ensure_corpus(pipeline, quiet=False)
-    chat_model = None
-    if settings.use_llm:
-        from rag.provider import chat_model as make_chat_model
-
-        chat_model = make_chat_model(settings)
     convo = Conversation(pipeline, chat_model=chat_model, filters=_filters(args))
     interactive = sys.stdin.isatty()
     engine = f"LLM {settings.model}" if settings.use_llm else "extractive answers"
@@ -401,11 +397,7 @@ def cmd_brief(args: argparse.Namespace, settings: Settings) -> int:
             previous = Briefing.from_dict(json.loads(args.previous.read_text(encoding="utf-8")))
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ConfigError(f"cannot read previous brief {args.previous}: {exc}") from None
-    chat_model = None
-    if settings.use_llm:
-        from rag.provider import chat_model as make_chat_model
-
-        chat_model = make_chat_model(settings)
+    chat_model = _chat_model(settings)
     out_dir = args.out or settings.briefs_dir
     brief = brief_from_store(
         pipeline,
@@ -442,11 +434,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from rag.evalreport import baseline_data, check, print_report, write_report
     from rag.evaluate import run
 
-    chat_model = judge = None
-    if settings.use_llm:
-        from rag.provider import chat_model as make_chat_model
-
-        chat_model = make_chat_model(settings)
+    chat_model, judge = _chat_model(settings), None
     if args.judge:
         if chat_model is None:
             raise ConfigError("--judge needs an LLM: set OPENAI_API_KEY or OPENAI_BASE_URL")
@@ -557,11 +545,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     check_bind(args.host, settings)
     if not 0 <= args.port <= 65535:
         raise ConfigError(f"--port must be between 0 and 65535, not {args.port}")
-    chat_model = None
-    if settings.use_llm:
-        from rag.provider import chat_model as make_chat_model
-
-        chat_model = make_chat_model(settings)
+    chat_model = _chat_model(settings)
     pipeline = Pipeline.from_settings(settings, chat_model=chat_model)
     _ensure_corpus(pipeline, quiet=False)
     app = create_app(settings, pipeline=pipeline, chat_model=chat_model)
@@ -585,6 +569,15 @@ class _NoGenerator:
 
     def generate(self, *args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("this command does not answer questions")
+
+
+def _chat_model(settings: Settings) -> Any:
+    """The configured LLM client, or None for extractive answers."""
+    if not settings.use_llm:
+        return None
+    from rag.provider import chat_model
+
+    return chat_model(settings)
 
 
 def _writer() -> Any:

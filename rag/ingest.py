@@ -11,12 +11,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
 from rag.chunk import Budget, Chunker, Splitter
 from rag.embed import Embedder
-from rag.load import Skipped, content_hash, load_paths, text_hash
+from rag.load import Skipped, content_hash, text_hash
 from rag.store import ArticleWrite, Store
 from rag.types import Article
 
@@ -76,11 +74,6 @@ def make_chunker(chunk_tokens: int, overlap: int, embedder: Embedder) -> Chunker
 
 def index_fingerprint(embedder: Embedder, chunker: Splitter) -> dict[str, str]:
     return {"embedder": embedder.fingerprint, "chunking": chunker.fingerprint}
-
-
-def ingest(paths: Iterable[Path], **kwargs: Any) -> IngestReport:
-    """Ingest files and folders (see ``ingest_items`` for the options)."""
-    return ingest_items(load_paths(paths), **kwargs)
 
 
 def ingest_items(

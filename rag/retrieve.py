@@ -10,8 +10,11 @@ from pathlib import Path
 
 from rag.embed import Embedder
 from rag.lexical import LexicalIndex, load_index
-from rag.store import OVERFETCH, Store, from_day_number
+from rag.store import Store, from_day_number
 from rag.types import Filters, Hit
+
+#: Unfiltered results fetched per wanted result before falling back to a filtered Chroma query.
+OVERFETCH = 4
 
 
 @dataclass(frozen=True)

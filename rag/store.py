@@ -23,8 +23,6 @@ from rag.settings import Settings
 from rag.types import Article, Chunk, Filters
 
 SCHEMA = 1
-#: Unfiltered results fetched per wanted result before falling back to a filtered Chroma query (retrieve.py).
-OVERFETCH = 4
 _EPOCH = dt.date(1970, 1, 1)
 
 

@@ -68,10 +68,7 @@ def provider_error(exc: BaseException, settings: Settings) -> ProviderError:
             msg += f"; check RAG_MODEL ({settings.model}) and OPENAI_BASE_URL"
     else:
         msg, retryable, status = f"failed: {type(exc).__name__}", False, None
-    text = f"the LLM at {where} {msg}"
-    if settings.openai_api_key:
-        text = text.replace(settings.openai_api_key, "****")
-    return ProviderError(text, retryable=retryable, status=status)
+    return ProviderError(settings.redact(f"the LLM at {where} {msg}"), retryable=retryable, status=status)
 
 
 def _detail(exc: Any) -> str:

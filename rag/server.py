@@ -208,17 +208,6 @@ def error_response(status: int, message: str, headers: dict[str, str] | None = N
     return JSONResponse({"error": message}, status_code=status, headers=headers)
 
 
-def _redactor(settings: Settings) -> Callable[[str], str]:
-    secrets = [s for s in (settings.openai_api_key, settings.server_token) if s]
-
-    def redact(text: str) -> str:
-        for secret in secrets:
-            text = text.replace(secret, "****")
-        return text
-
-    return redact
-
-
 def describe(exc: BaseException, redact: Callable[[str], str]) -> tuple[int, str]:
     """(HTTP status, one-line message) for an error raised while serving a request."""
     if isinstance(exc, RequestError):
@@ -341,7 +330,7 @@ def create_app(settings: Settings, *, pipeline: Pipeline | None = None, chat_mod
     if pipeline is None:
         pipeline = Pipeline.from_settings(settings, chat_model=chat_model)
     desk = Desk(settings, pipeline, chat_model)
-    redact = _redactor(settings)
+    redact = settings.redact
 
     def safely(work: Callable[[], dict[str, Any]]) -> JSONResponse:
         """Run ``work``; any failure becomes the JSON error (an unexpected one is logged here, redacted)."""

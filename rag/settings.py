@@ -149,6 +149,14 @@ class Settings:
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
 
+    def redact(self, text: str) -> str:
+        """``text`` with every secret setting (API key, server token) replaced by ``****``."""
+        for f in dataclasses.fields(self):
+            secret = getattr(self, f.name)
+            if f.metadata.get("secret") and secret:
+                text = text.replace(secret, "****")
+        return text
+
     def display(self) -> list[tuple[str, str, str, str]]:
         """(env var, effective value, source, help) rows, the key masked."""
         rows = []

@@ -44,6 +44,13 @@ def test_key_is_masked() -> None:
     assert rows["OPENAI_API_KEY"] == "****abcd"
 
 
+def test_every_secret_setting_is_redacted_from_text() -> None:
+    s = Settings.from_env(env={"OPENAI_API_KEY": "sk-live-abcdef123456", "RAG_SERVER_TOKEN": "tok-987654321xyz"})
+    text = "key sk-live-abcdef123456 and token tok-987654321xyz in one message"
+    assert s.redact(text) == "key **** and token **** in one message"
+    assert Settings.from_env(env={}).redact(text) == text  # nothing set: nothing to hide, nothing replaced
+
+
 def test_shipped_prompts_load_with_versions() -> None:
     for name in ("answer", "condense"):
         p = load_prompt(PROJECT / "prompts", name)

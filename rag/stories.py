@@ -1,5 +1,5 @@
 """Stories: the articles of a briefing window grouped by event, near-duplicates (wire reprints, light
-rewrites) collapsed into one source, and stories ranked by independent coverage and recency."""
+rewrites) collapsed into one source."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rag.types import Article
+from rag.types import Article, Newsworthiness
 
 #: Average-link cosine between article vectors above which two groups are one story (calibrated on the
 #: development set: 87% of same-week same-topic pairs are above it, 0.5% of random pairs).
@@ -26,6 +26,7 @@ class Story:
     articles: list[Article]
     duplicates: dict[str, str] = field(default_factory=dict)  #: duplicate article id → the article it repeats
     centroid: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
+    signals: Newsworthiness | None = None  #: set when ranked (rag.newsworthiness)
 
     @property
     def id(self) -> str:
@@ -79,7 +80,8 @@ def average_link(sims: np.ndarray, threshold: float) -> list[list[int]]:
 
 
 def group(articles: list[Article], vectors: dict[str, np.ndarray], same_story: float = SAME_STORY) -> list[Story]:
-    """Cluster articles into stories (average-link on article vectors), collapse near-duplicates, rank."""
+    """Cluster articles into stories (average-link on article vectors) after collapsing near-duplicates;
+    ``rag.newsworthiness.rank`` orders them."""
     articles = [a for a in articles if a.id in vectors]
     if not articles:
         return []
@@ -107,5 +109,4 @@ def group(articles: list[Article], vectors: dict[str, np.ndarray], same_story: f
         ids = {a.id for a in story_articles}
         story_dups = {d: t for d, t in dup_of.items() if t in ids}
         stories.append(Story(story_articles, story_dups, centroid.astype(np.float32)))
-    stories.sort(key=lambda s: (-s.independent_coverage, -(s.newest or dt.date.min).toordinal(), -len(s.articles)))
     return stories

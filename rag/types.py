@@ -137,6 +137,29 @@ class MovedNumber:
     before_quote: str = ""
 
 
+@dataclass(frozen=True)
+class Source:
+    """An article a story was built from, as a brief lists it."""
+
+    id: str
+    title: str
+    outlet: str
+    url: str
+    published: str  #: ISO date, "" when unknown
+
+
+@dataclass
+class Newsworthiness:
+    """Why a story ranks where it does in a briefing: its signals and the score they add up to."""
+
+    outlets: int  #: independent outlets (reprints collapsed)
+    articles: int  #: articles about it, reprints included
+    recency: float  #: 1.0 when its newest article is from the window's last day, halving with each half-life
+    prominence: float  #: window articles naming it in the headline (1 each) or only the lede (0.5 each)
+    names: int  #: distinct people, places and organisations its ledes name
+    score: float  #: the weighted sum the stories are ranked by
+
+
 @dataclass
 class StorySummary:
     """One story of a briefing: a headline and 2–4 cited sentences, who covered it, and what changed."""
@@ -151,6 +174,8 @@ class StorySummary:
     status: str = "new"  #: new | developing (relative to the previous brief)
     previous_headline: str = ""
     moved: list[MovedNumber] = field(default_factory=list)
+    signals: Newsworthiness | None = None  #: why it ranks where it does
+    sources: list[Source] = field(default_factory=list)  #: its independent articles, as in ``articles``
     centroid: list[float] = field(default_factory=list, repr=False)  #: for matching stories next time
 
 
@@ -175,7 +200,15 @@ class Briefing:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Briefing:
         stories = [
-            StorySummary(**{**s, "moved": [MovedNumber(**m) for m in s.get("moved", [])]}) for s in data["stories"]
+            StorySummary(
+                **{
+                    **s,
+                    "moved": [MovedNumber(**m) for m in s.get("moved", [])],
+                    "signals": Newsworthiness(**s["signals"]) if s.get("signals") else None,
+                    "sources": [Source(**x) for x in s.get("sources", [])],
+                }
+            )
+            for s in data["stories"]
         ]
         return cls(**{**data, "stories": stories, "citations": [Citation(**c) for c in data["citations"]]})
 

@@ -1,5 +1,6 @@
-"""Daily briefings: the window's articles → stories → 2–4 cited sentences each (extractive by default,
-LLM map-reduce when configured) → what changed since the previous brief → verified citations.
+"""Daily briefings: the window's articles → stories ranked by newsworthiness → a headline and 2–4 cited
+sentences each (extractive by default, LLM map-reduce when configured) → what changed since the previous
+brief → verified citations.
 
 Every citation in a brief must be a verbatim span of an article inside the window; ``verify`` enforces it
 and a failure is an error, never a warning."""
@@ -17,23 +18,21 @@ from typing import Any, Protocol
 import numpy as np
 
 from rag.changes import change_within, compare
-from rag.embed import Embedder
 from rag.errors import BriefCitationError, EmptyWindowError
-from rag.lexical import terms
+from rag.headline import clean_title
+from rag.newsworthiness import rank
 from rag.sentences import split_spans
 from rag.store import Store
 from rag.stories import Story, group
-from rag.types import Article, Briefing, Citation, Filters, StorySummary
+from rag.types import Article, Briefing, Citation, Filters, Source, StorySummary
 
-_NAME = re.compile(r"(?<=[a-z,;:] )[A-Z][\w’'-]+")
 MAX_WORDS = 1200
 MAX_STORIES = 12
-LEDE_SENTENCES = 15  #: sentences per article considered for a story summary
-_TITLE_NOISE = re.compile(r"\s*[|–—-]\s*(CNN|The Week|USA TODAY|Cruising Altitude|The Excerpt)\s*$", re.IGNORECASE)
 
 
 def clean_headline(title: str) -> str:
-    return _TITLE_NOISE.sub("", title).strip() or title
+    """An article title fit to head a story (the LLM briefer's fallback when the model gives none)."""
+    return clean_title(title)
 
 
 @dataclass
@@ -77,90 +76,6 @@ class Summarizer(Protocol):
     def summarize(self, stories: list[Story], book: CitationBook, date: dt.date) -> list[StorySummary]: ...
 
 
-def _sentences(article: Article, limit: int = LEDE_SENTENCES) -> list[tuple[int, int]]:
-    """Candidate summary sentences: whole sentences of reasonable length, from the top of the article."""
-    out = []
-    for a, b in split_spans(article.text):
-        s = article.text[a:b]
-        if 8 <= len(s.split()) <= 60 and s[-1] in '.!?"”’' and not s.endswith("?"):
-            out.append((a, b))
-        if len(out) >= limit:
-            break
-    return out
-
-
-def sentence_count(story: Story) -> int:
-    """Two sentences for a single short report, up to four for a big or widely covered story."""
-    length_bonus = min(2, sum(len(a.text) for a in story.articles) // 1200)
-    return max(2, min(4, 1 + story.independent_coverage + length_bonus))
-
-
-class ExtractiveBriefer:
-    """Per story, the sentences that together cover most of its important words (weighted by how often the
-    story's articles use them and how rare they are in the store), favouring central and early sentences,
-    never repeating one another: verbatim and cited."""
-
-    name = "extractive"
-
-    def __init__(self, embedder: Embedder, idf: Callable[[str], float] | None = None) -> None:
-        self.embedder = embedder
-        self.idf = idf or (lambda _t: 1.0)
-
-    def summarize(self, stories: list[Story], book: CitationBook, date: dt.date) -> list[StorySummary]:
-        cands: list[tuple[int, Article, int, int, int]] = []  # story index, article, start, end, position
-        for si, story in enumerate(stories):
-            for article in story.articles[:5]:
-                for pos, (a, b) in enumerate(_sentences(article)):
-                    cands.append((si, article, a, b, pos))
-        vecs = self.embedder.embed([art.text[a:b] for _, art, a, b, _ in cands]) if cands else np.zeros((0, 1))
-        out = []
-        for si, story in enumerate(stories):
-            idx = [i for i, c in enumerate(cands) if c[0] == si]
-            if not idx:
-                continue
-            chosen = self._select(story, idx, cands, vecs)
-            chosen.sort(key=lambda i: (story.articles.index(cands[i][1]), cands[i][4]))
-            sentences = []
-            for i in chosen:
-                _, art, a, b, _ = cands[i]
-                sentences.append(f"{art.text[a:b]} [{book.cite(art, a, b)}]")
-            out.append(story_summary(story, clean_headline(story.articles[0].title), sentences))
-        return out
-
-    def _select(
-        self, story: Story, idx: list[int], cands: list[tuple[int, Article, int, int, int]], vecs: np.ndarray
-    ) -> list[int]:
-        words = {i: set(terms(cands[i][1].text[cands[i][2] : cands[i][3]])) for i in idx}
-        tf: dict[str, int] = {}
-        for a in story.articles[:5]:
-            for t in set(terms(a.title + " " + a.text)):
-                tf[t] = tf.get(t, 0) + 1
-        # Hard news lives in names and figures: they weigh more than other words.
-        names = {t for a in story.articles[:5] for t in terms(" ".join(_NAME.findall(a.text)))}
-        weight = {
-            t: tf[t] * min(max(self.idf(t), 0.5), 8.0) * (2.0 if t[:1].isdigit() else 1.5 if t in names else 1.0)
-            for t in tf
-        }
-        central = {i: float(vecs[i] @ story.centroid) if story.centroid.size == vecs.shape[1] else 0.0 for i in idx}
-        covered: set[str] = set()
-        chosen: list[int] = []
-        while len(chosen) < sentence_count(story):
-            best, pick = 0.0, None
-            for i in idx:
-                if i in chosen or any(float(vecs[i] @ vecs[j]) >= 0.8 for j in chosen):
-                    continue
-                gain = sum(weight.get(t, 0.0) for t in words[i] - covered) / max(1.0, len(words[i])) ** 0.5
-                lede = 1.0 - cands[i][4] / LEDE_SENTENCES
-                score = gain * (0.5 + central[i]) * (0.8 + 0.2 * lede)
-                if score > best:
-                    best, pick = score, i
-            if pick is None:
-                break
-            chosen.append(pick)
-            covered |= words[pick]
-        return chosen
-
-
 def story_summary(story: Story, headline: str, sentences: list[str]) -> StorySummary:
     return StorySummary(
         id=story.id,
@@ -170,6 +85,8 @@ def story_summary(story: Story, headline: str, sentences: list[str]) -> StorySum
         articles=[a.id for a in story.articles],
         duplicates=dict(story.duplicates),
         newest=story.newest.isoformat() if story.newest else "",
+        signals=story.signals,
+        sources=[Source(a.id, a.title, a.outlet, a.url, a.published_iso) for a in story.articles],
         centroid=[round(float(x), 5) for x in story.centroid],
     )
 
@@ -242,13 +159,14 @@ def make_brief(
     max_words: int = MAX_WORDS,
     max_stories: int = MAX_STORIES,
     reducer: Callable[[Briefing], None] | None = None,
+    idf: Callable[[str], float] = lambda _t: 1.0,
 ) -> Briefing:
     if not articles:
         raise EmptyWindowError(
             f"no articles published between {since} and {until}; ingest some (`rag ingest`, "
             "`rag brief --refresh`) or choose another --date"
         )
-    stories = group(list(articles), vectors)[: max_stories * 2]
+    stories = rank(group(list(articles), vectors), articles, until, idf)[: max_stories * 2]
     book = CitationBook()
     summaries = fit_budget(summarizer.summarize(stories, book, date), max_words, max_stories)
     brief = Briefing(
@@ -327,6 +245,10 @@ def brief_from_store(
     if previous is None:
         previous = load_previous(previous_dir, since)
     vectors = pipeline.store.article_vectors([a.id for a in articles])
+
+    def idf(term: str) -> float:  # the lexical index is built on first use
+        return float(pipeline.retriever.lexical.idf(term))
+
     reducer = None
     summarizer: Summarizer
     if chat_model is not None:
@@ -335,7 +257,9 @@ def brief_from_store(
         llm = LLMBriefer(pipeline.settings, chat_model)
         summarizer, reducer = llm, llm.reduce
     else:
-        summarizer = ExtractiveBriefer(pipeline.embedder, idf=lambda t: pipeline.retriever.lexical.idf(t))
+        from rag.brief_extractive import ExtractiveBriefer
+
+        summarizer = ExtractiveBriefer(pipeline.embedder, idf=idf)
     return make_brief(
         articles,
         vectors,
@@ -347,4 +271,5 @@ def brief_from_store(
         max_words=max_words,
         max_stories=max_stories,
         reducer=reducer,
+        idf=idf,
     )

@@ -113,11 +113,13 @@ def build_parser() -> argparse.ArgumentParser:
         "brief",
         parents=[common],
         help="write the daily briefing: stories, cited summaries, what changed",
-        description="Group the articles of a day (or window) into stories, rank them by independent coverage "
-        "and recency, and summarise each in 2-4 cited sentences (verbatim by default; an LLM when configured). "
-        "Compares with the previous saved brief: stories are NEW or DEVELOPING and moved numbers are called "
-        "out. Saves <date>.<format> (and <date>.json) in the briefs folder and prints the brief. An empty "
-        "window is an error (exit 1), never an empty file.",
+        description="Group the articles of a day (or window) into stories, rank them by newsworthiness (independent "
+        "outlets, articles, recency, prominence, people and places named), and summarise each under a headline "
+        "in 2-4 cited "
+        "sentences, the newest development first (verbatim by default; an LLM when configured). Compares with "
+        "the previous saved brief: stories are NEW or DEVELOPING and moved numbers are called out. Saves "
+        "<date>.<format> (and <date>.json) in the briefs folder and prints the brief (for html: only the saved "
+        "file's path). An empty window is an error (exit 1), never an empty file.",
     )
     p.add_argument("--date", type=_date, help="the day to brief (default: the newest day in the store)")
     p.add_argument("--since", type=_since, help="window start: a date, or a span back from today such as 24h or 3d")
@@ -410,10 +412,16 @@ def cmd_brief(args: argparse.Namespace, settings: Settings) -> int:
         max_words=args.max_words,
         max_stories=args.max_stories,
     )
+    if args.no_save:
+        print(render(brief, args.format))
+        return 0
+    written = save(brief, out_dir, args.format)
+    if args.format == "html":
+        print(written[0])  # a page is for a browser, not the terminal: only where it is
+        return 0
     print(render(brief, args.format))
-    if not args.no_save:
-        for path in save(brief, out_dir, args.format):
-            print(f"saved {path}", file=sys.stderr)
+    for path in written:
+        print(f"saved {path}", file=sys.stderr)
     return 0
 
 
@@ -429,7 +437,7 @@ def _refresh(pipeline: Any, feeds_file: Path) -> None:
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
-    from rag import evalbrief
+    from rag import evalbrief, evalchecks
     from rag.evalcases import load_dataset, load_suite
     from rag.evalreport import baseline_data, check, print_report, write_report
     from rag.evaluate import run
@@ -444,6 +452,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     paths = list(args.suites) or [
         settings.evals_dir / "known_facts.yaml",
         settings.evals_dir / "brief_known_facts.yaml",
+        settings.evals_dir / "brief_checks.yaml",
     ]
     if args.dataset and not args.suites:
         paths = []
@@ -451,6 +460,8 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     for path in paths:
         if evalbrief.is_brief_suite(path):
             jobs.append((path.stem, lambda p=path: evalbrief.run_known_facts(p, settings)))
+        elif evalchecks.is_check_suite(path):
+            jobs.append((path.stem, lambda p=path: evalchecks.run_checks(p, settings)))
         else:
             suite = load_suite(path)
             jobs.append(
@@ -479,6 +490,9 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     status = 0
     for name, job in jobs:
         report = job()
+        if report is None:  # a suite over a dataset that is not here
+            print(f"{name}: skipped (its dataset is not present)", file=sys.stderr)
+            continue
         is_brief = isinstance(report, evalbrief.BriefEvalReport)
         for path in args.report:
             # Several suites in one run: one file each, named after the suite (report.json → report.<suite>.json).

@@ -145,15 +145,15 @@ class Desk:
 
     def brief(self, day: dt.date | None) -> dict[str, Any]:
         from rag.brief import brief_from_store
+        from rag.briefrender import fragment
 
         pipeline = self.ready()
         key = day.isoformat() if day else "newest"
         with self._lock:
             if key in self._briefs:
                 return self._briefs[key]
-        data = brief_from_store(
-            pipeline, date=day, previous_dir=self.settings.briefs_dir, chat_model=self.chat_model
-        ).to_dict()
+        brief = brief_from_store(pipeline, date=day, previous_dir=self.settings.briefs_dir, chat_model=self.chat_model)
+        data = {**brief.to_dict(), "html": fragment(brief)}  # the page shows what `rag brief --format html` writes
         for story in data["stories"]:
             story.pop("centroid", None)  # 384 numbers per story, for matching the next brief; no use to a client
         with self._lock:
@@ -387,7 +387,8 @@ def create_app(settings: Settings, *, pipeline: Pipeline | None = None, chat_mod
     def brief(
         date: Annotated[str | None, Query(description="YYYY-MM-DD; default the newest day")] = None,
     ) -> JSONResponse:
-        """Stories of the day, each summarised in cited sentences (keys into `citations`)."""
+        """Stories of the day, most newsworthy first, each summarised in cited sentences (keys into `citations`);
+        `html` is the same brief rendered as `rag brief --format html` renders it (without the page around it)."""
         try:
             day = parse_date(date) if date else None
         except ValueError as exc:

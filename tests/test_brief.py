@@ -10,13 +10,15 @@ from pathlib import Path
 import pytest
 
 from rag.brief import brief_from_store, verify
+from rag.brief_extractive import candidates
 from rag.briefrender import render, to_html
 from rag.errors import BriefCitationError, EmptyWindowError
+from rag.newsworthiness import rank
 from rag.pipeline import Pipeline
 from rag.provider import chat_model
 from rag.settings import Settings
 from rag.stories import group
-from rag.types import Briefing, Citation
+from rag.types import Article, Briefing, Citation
 from tests.conftest import PROJECT, article_md, make_settings, run_cli, write
 from tests.openai_server import FakeOpenAI
 from tests.test_answer_llm import llm_settings
@@ -69,7 +71,7 @@ def _text(brief: Briefing) -> str:
 def test_stories_group_events_collapse_reprints_and_rank_by_coverage(news: Pipeline) -> None:
     articles = list(news.store.iter_articles())
     day = [a for a in articles if a.published == dt.date(2024, 10, 2)]
-    stories = group(day, news.store.article_vectors([a.id for a in day]))
+    stories = rank(group(day, news.store.article_vectors([a.id for a in day])), day, dt.date(2024, 10, 2))
     assert len(stories) == 2
     port, storm = stories
     assert {a.id for a in port.articles} == {"port-ap", "port-cnn"} or {a.id for a in port.articles} == {
@@ -78,6 +80,8 @@ def test_stories_group_events_collapse_reprints_and_rank_by_coverage(news: Pipel
     }
     assert len(port.duplicates) == 1 and port.independent_coverage == 2  # the reprint is not a third source
     assert [a.id for a in storm.articles] == ["storm"]
+    assert port.signals and port.signals.outlets == 2 and port.signals.articles == 3
+    assert storm.signals and storm.signals.outlets == 1 and port.signals.score > storm.signals.score
 
 
 def test_brief_of_a_day_is_cited_verbatim_within_the_window(news: Pipeline) -> None:
@@ -165,10 +169,14 @@ def test_cli_brief_saves_per_date_and_fails_on_an_empty_window(tmp_path: Path) -
     run_cli(tmp_path, "ingest", str(PROJECT / "corpus"))
     proc = run_cli(tmp_path, "brief", "--date", "2024-10-29", "--format", "html", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
-    assert (out / "2024-10-29.html").exists() and (out / "2024-10-29.json").exists()
-    assert proc.stdout.startswith("<!doctype html>")
+    page = out / "2024-10-29.html"
+    assert page.exists() and (out / "2024-10-29.json").exists()
+    assert proc.stdout == f"{page}\n" and proc.stderr == ""  # the page goes to the file, its path to the terminal
+    assert page.read_text(encoding="utf-8").startswith("<!doctype html>")
+    printed = run_cli(tmp_path, "brief", "--date", "2024-10-29", "--format", "html", "--no-save")
+    assert printed.stdout.startswith("<!doctype html>")  # nothing saved: the page itself is the output
     md = run_cli(tmp_path, "brief", "--out", str(out))
-    assert md.stdout.startswith("# Daily brief — 2024-10-29") and "Kursk" in md.stdout
+    assert md.stdout.startswith("# Briefing — 29 Oct 2024\n") and "Kursk" in md.stdout
     empty = run_cli(tmp_path, "brief", "--date", "2023-01-01", "--out", str(out))
     assert empty.returncode == 1 and "no articles published" in empty.stderr
     assert not (out / "2023-01-01.md").exists()
@@ -202,3 +210,44 @@ def test_llm_brief_map_reduce_with_checked_citations(tmp_path: Path, news: Pipel
 def test_settings_for_briefs_are_configurable(tmp_path: Path) -> None:
     s = make_settings(tmp_path, briefs_dir=tmp_path / "b")
     assert s.briefs_dir == tmp_path / "b"
+
+
+LOGO_OLD = (
+    "In 2023, the cryptocurrency Dogecoin saw its Shiba Inu dog logo briefly replace the blue bird on Twitter's "
+    "website. Dogecoin was created in 2013 as a joke about the speculative frenzy around cryptocurrencies. "
+    "The Dogecoin price rose sharply after the Twitter logo change."
+)
+LOGO_NEW = (
+    "Elon Musk said on Thursday that his new government efficiency office will be named after Dogecoin, "
+    "the cryptocurrency with the Shiba Inu dog logo. The Dogecoin price jumped 20% after the announcement. "
+    "In 2023, Musk had put the Dogecoin dog logo on Twitter's website for a few days."
+)
+QUOTES = (
+    "President Joe Biden called Donald Trump on Wednesday to congratulate him on winning the election, the White "
+    "House said. “Congratulations, and I’m looking forward to working with you on a smooth transition.” “We will "
+    "do everything we can to make it work,” he said.\n: This new drink combines the Cran-Merry flavours with a "
+    "festive twist for the holidays."
+)
+
+
+def test_quotes_keep_their_speaker_or_are_left_out() -> None:
+    article = Article(id="q", title="Biden calls Trump", text=QUOTES, published=dt.date(2024, 11, 6))
+    quoted = [c.text for c in candidates(article)]
+    first, second = QUOTES.split(" “We will")[0].split(" “Congratulations")
+    assert quoted == [first, f"{first} “Congratulations{second}"]  # the quotation joined to who said it
+    # "…,” he said." names nobody and the sentence before it is itself a bare quotation: left out, like the fragment.
+
+
+def test_the_opening_sentence_is_the_newest_development_not_background(
+    tmp_path: Path, settings: Settings, embedder: object
+) -> None:
+    write(tmp_path / "d" / "old.md", article_md("Dogecoin logo replaces Twitter bird", LOGO_OLD, "2024-11-10", "A"))
+    write(tmp_path / "d" / "new.md", article_md("Musk names agency after Dogecoin", LOGO_NEW, "2024-11-14", "B"))
+    p = Pipeline.from_settings(settings, embedder=embedder)  # type: ignore[arg-type]
+    p.ingest([tmp_path / "d"])
+    brief = brief_from_store(p, since=dt.date(2024, 11, 8), until=dt.date(2024, 11, 14))
+    [story] = brief.stories
+    assert story.sentences[0].startswith("Elon Musk said on Thursday that his new government efficiency office")
+    assert not any(s.startswith("In 2023") for s in story.sentences[:1])
+    assert story.signals and story.signals.outlets == 2 and story.signals.recency == 1.0
+    assert render(brief, "md").startswith("# Briefing — 8–14 Nov 2024 (7 days)\n")

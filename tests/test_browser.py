@@ -159,6 +159,13 @@ def test_a_follow_up_and_the_briefing_tab(page: Any, url: str, tmp_path: Path) -
     page.get_by_role("tab", name="Briefing").click()
     story = page.locator("#brief .story").first
     expect(story).to_contain_text("Trudeau and Yoon condemn", timeout=30_000)
+    # The same rendering as `rag brief --format html`: title, counts, contents, each story's sources.
+    expect(page.locator("#brief h2").first).to_have_text("Briefing — 29 Oct 2024")
+    expect(page.locator("#brief .meta").first).to_contain_text("1 article published 2024-10-29, 1 story")
+    expect(page.locator("#brief nav.toc a")).to_have_text(
+        ["Trudeau and Yoon condemn North Korea's troop deployment to Russia"]
+    )
+    expect(story.locator(".story-sources li")).to_contain_text(["outlet unknown, 2024-10-29"])
     expect(story.locator(".tag")).to_have_text("NEW")
     expect(story.locator(".moved")).to_contain_text("3,000 → 10,000")
     expect(page.locator("#brief-date")).to_have_value("2024-10-29")
@@ -168,6 +175,13 @@ def test_a_follow_up_and_the_briefing_tab(page: Any, url: str, tmp_path: Path) -
     shot = tmp_path / "briefing.png"
     page.screenshot(path=str(shot))
     print(f"screenshot: {shot}")
+
+    page.fill("#brief-date", "2024-10-28")  # the day of the article whose title and text hold markup
+    page.get_by_role("button", name="Show the briefing").click()
+    expect(page.locator("#brief nav.toc")).to_contain_text(XSS_TITLE)
+    expect(page.locator("#brief .story")).to_contain_text("<script>window.__pwned=1</script>")
+    assert page.locator("#brief img, #brief script, #brief b, #brief i").count() == 0
+    assert page.evaluate("window.__pwned") is None
 
     page.fill("#brief-date", "2020-01-01")
     page.get_by_role("button", name="Show the briefing").click()

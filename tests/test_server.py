@@ -147,6 +147,9 @@ def test_brief_for_the_newest_day_and_a_given_date(client: httpx.Client) -> None
     data = newest.json()
     assert data["date"] == "2024-10-29" and data["stories"] and data["citations"]
     assert all("centroid" not in s for s in data["stories"])
+    # The page's Briefing tab shows the HTML `rag brief --format html` writes, without the page around it.
+    assert data["html"].startswith("<h1>Briefing — 29 Oct 2024</h1>") and "<nav class=toc" in data["html"]
+    assert "<html" not in data["html"] and data["stories"][0]["signals"]["outlets"] == 1
     assert any("Kursk" in s for story in data["stories"] for s in story["sentences"])
     assert {(m["before"], m["after"]) for story in data["stories"] for m in story["moved"]} == {("3,000", "10,000")}
     assert client.get("/api/brief", params={"date": "2024-10-29"}).json()["date"] == "2024-10-29"

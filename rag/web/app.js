@@ -1,6 +1,7 @@
 // The chat page: streamed answers, citations that open the source with the quote highlighted, the briefing.
 // Plain browser JavaScript, no build step, no third-party code. Text from the server (articles, answers,
-// titles) only ever becomes DOM text nodes: nothing is parsed as HTML.
+// titles) only ever becomes DOM text nodes; the one HTML it sends, the rendered briefing, is parsed inert
+// (DOMParser) and rebuilt from a whitelist of tags and attributes.
 "use strict";
 
 (() => {
@@ -235,12 +236,34 @@
 
   // -- the briefing -------------------------------------------------------------------------------------
 
-  function movedText(m) {
-    if (m.before_key === m.after_key) {
-      return `${m.what}: ${m.before} → ${m.after}, as the source reports the change [${m.after_key}]`;
+  // The briefing is the server's own rendering (rag/briefrender.py, the page `rag brief --format html`
+  // writes, every text escaped there). It is rebuilt here element by element from a whitelist, so nothing in
+  // it could run even if escaping failed, and its [n] links become buttons opening the source beside it.
+  const BRIEF_TAGS = new Set(["h1", "h2", "p", "nav", "ol", "ul", "li", "a", "article", "span", "sup", "blockquote", "strong"]);
+  const BRIEF_ATTRS = new Set(["class", "id", "href", "value", "aria-label"]);
+
+  function rebuilt(node, byKey) {
+    if (node.nodeType === Node.TEXT_NODE) return document.createTextNode(node.textContent);
+    if (node.nodeType !== Node.ELEMENT_NODE) return null;
+    const tag = node.tagName.toLowerCase();
+    if (!BRIEF_TAGS.has(tag)) return document.createTextNode(node.textContent);
+    const cited = tag === "a" && node.classList.contains("cite") ? byKey.get(Number(node.dataset.key)) : null;
+    if (cited) return citeButton(cited, node.textContent);
+    const out = document.createElement({ h1: "h2", h2: "h3" }[tag] || tag); // the page's own h1 is "News desk"
+    for (const attr of node.attributes) {
+      const name = attr.name.toLowerCase();
+      if (!BRIEF_ATTRS.has(name) || (name === "href" && !/^(#|https?:\/\/)/i.test(attr.value))) continue;
+      out.setAttribute(name, attr.value);
     }
-    const before = m.before_key !== null ? `[${m.before_key}]` : `(previous brief: ${m.before_source})`;
-    return `${m.what}: ${m.before} ${before} → ${m.after} [${m.after_key}]`;
+    if (/^https?:/i.test(out.getAttribute("href") || "")) {
+      out.target = "_blank";
+      out.rel = "noopener noreferrer";
+    }
+    for (const child of node.childNodes) {
+      const copy = rebuilt(child, byKey);
+      if (copy) out.append(copy);
+    }
+    return out;
   }
 
   function plural(n, word, many) {
@@ -261,23 +284,8 @@
       }
       const b = await response.json();
       const byKey = new Map(b.citations.map((c) => [c.key, c]));
-      const compared = b.previous ? ` · compared with ${b.previous}` : "";
-      const parts = [
-        el("h2", {}, `Daily brief — ${b.date}`),
-        el("p", { class: "meta" }, `${plural(b.n_articles, "article")}, ${plural(b.stories.length, "story", "stories")} · ${b.engine}${compared}`),
-      ];
-      if (b.overview.length) parts.push(withMarkers("p", "overview", b.overview.join(" "), byKey));
-      b.stories.forEach((s, i) => {
-        const tag = s.status === "developing" ? "developing" : "new";
-        const story = el("article", { class: "story" });
-        story.append(el("h3", {}, `${i + 1}. ${s.headline} `, el("span", { class: `tag ${tag}` }, tag.toUpperCase())));
-        const outlets = s.outlets.length ? s.outlets.join(", ") : "outlet unknown";
-        story.append(el("p", { class: "meta" }, `Covered by ${outlets} (${plural(s.articles.length, "article")})`));
-        story.append(withMarkers("p", "summary", s.sentences.join(" "), byKey));
-        for (const m of s.moved) story.append(withMarkers("p", "moved", "Number moved — " + movedText(m), byKey));
-        parts.push(story);
-      });
-      box.replaceChildren(...parts);
+      const page = new DOMParser().parseFromString(b.html, "text/html").body;
+      box.replaceChildren(...Array.from(page.childNodes, (n) => rebuilt(n, byKey)).filter(Boolean));
       if (!date) $("brief-date").value = b.date;
     } catch (err) {
       box.replaceChildren(el("p", { class: "error", role: "alert" }, err.message || String(err)));

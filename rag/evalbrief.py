@@ -15,7 +15,8 @@ from typing import Any
 
 import yaml
 
-from rag.brief import ExtractiveBriefer, brief_from_store, make_brief
+from rag.brief import brief_from_store, make_brief
+from rag.brief_extractive import ExtractiveBriefer
 from rag.briefrender import moved_text
 from rag.embed import Embedder
 from rag.errors import BriefCitationError, ConfigError
@@ -26,7 +27,7 @@ from rag.metrics import Fact, contains, mean
 from rag.settings import Settings
 from rag.types import Briefing
 
-GATED = ("facts_cited", "citation_validity", "coverage")
+GATED = ("facts_cited", "citation_validity", "coverage", "checks_passed")
 
 
 @dataclass
@@ -114,7 +115,7 @@ def run_known_facts(path: Path, settings: Settings, *, embedder: Embedder | None
         "words": float(brief.words),
         "seconds": seconds,
     }
-    return BriefEvalReport(_meta(name, str(path), settings, pipeline), summary, items)
+    return BriefEvalReport(suite_meta(name, str(path), settings, pipeline), summary, items)
 
 
 def run_dataset(
@@ -131,7 +132,11 @@ def run_dataset(
     weeks: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for q in questions:
         weeks[str(q["date"]).replace("/", "-")[:10]].append(q)
-    briefer = ExtractiveBriefer(pipeline.embedder, idf=lambda t: pipeline.retriever.lexical.idf(t))
+
+    def idf(term: str) -> float:  # the lexical index is built on first use
+        return float(pipeline.retriever.lexical.idf(term))
+
+    briefer = ExtractiveBriefer(pipeline.embedder, idf=idf)
     items, covered, words, seconds, bad_total, cites = [], [], [], [], 0, 0
     for day, qs in sorted(weeks.items()):
         ids = sorted({i for q in qs for i in q.get("retrieved_ids", [])})
@@ -148,6 +153,7 @@ def run_dataset(
                 date=dt.date.fromisoformat(day),
                 since=min(dates),
                 until=max(dates),
+                idf=idf,
             )
         except BriefCitationError:
             bad_total += 1
@@ -182,10 +188,11 @@ def run_dataset(
         "weeks": float(len(items)),
         "seconds_p50": sorted(seconds)[len(seconds) // 2] if seconds else None,
     }
-    return BriefEvalReport(_meta(f"briefs:{directory.name}", str(directory), settings, pipeline), summary, items)
+    return BriefEvalReport(suite_meta(f"briefs:{directory.name}", str(directory), settings, pipeline), summary, items)
 
 
-def _meta(name: str, source: str, settings: Settings, pipeline: Any) -> dict[str, Any]:
+def suite_meta(name: str, source: str, settings: Settings, pipeline: Any) -> dict[str, Any]:
+    """A brief report's provenance (commit, settings fingerprint …); briefs here are extractive."""
     m = meta(Suite(name, [], [], source), settings, pipeline)
     m.update({"engine": "extractive", "model": "extractive", "prompts": {"brief_story": "unused (extractive)"}})
     return m
@@ -247,3 +254,5 @@ def print_brief_report(report: BriefEvalReport) -> None:
         if "fact" in item:
             state = "cited" if item["cited"] else "stated, not cited" if item["stated"] else "MISSING"
             print(f"  fact {item['id']}: {state}")
+        elif "check" in item and not item["passed"]:
+            print(f"  check {item['id']} ({item['check']}, {item['window']}) FAILED: {item['detail']}")

@@ -59,7 +59,8 @@ def candidates(article: Article, story: int = 0, limit: int = LEDE_SENTENCES) ->
             prev = text[pa:pb]
             joined = text[pa:b]
             if (
-                sentence_quality.problem(prev)
+                "\n" in text[pb:a]  # the speaker is named in this paragraph or not at all
+                or sentence_quality.problem(prev)
                 or not sentence_quality.speaker_named(prev)
                 or len(joined.split()) > MAX_WORDS + 20
                 or not sentence_quality.quote_attributed(prev)

@@ -137,9 +137,10 @@ def build_parser() -> argparse.ArgumentParser:
         "eval",
         parents=[common],
         help="measure accuracy, retrieval, citations, refusals and speed on known facts or a dataset",
-        description="Run evaluation suites (YAML cases in evals/; default: the known-facts suite of the sample "
-        "article) or a dataset folder (articles.jsonl + questions.jsonl) through our pipeline and the textbook "
-        "LangChain pipeline, and report both side by side. Each suite or dataset gets its own cached store. "
+        description="Run evaluation suites (YAML cases in evals/; default: the known-facts suites of the sample "
+        "article and the brief checks) or a dataset folder (articles.jsonl + questions.jsonl) through our pipeline "
+        "and the textbook LangChain pipeline, and report both side by side. Each suite or dataset gets its own "
+        "cached store. "
         "Exit status 1 when a citation does not resolve or --check finds a regression.",
     )
     p.add_argument("suites", nargs="*", type=Path, metavar="SUITE", help="YAML suite files")

@@ -32,6 +32,12 @@ _LIVE = re.compile(
 _CLAUSE = re.compile(
     r"\s(?=(?:as|after|amid|while|but|despite|following|ahead of|because|when|with|who|which|says|say)\s)"
 )
+#: Service pieces rather than news: "How to watch …", "… 4 things to know", "Here's what we know".
+_SERVICE = re.compile(
+    r"\b(?:how to|what to know|things to know|need to know|everything to know|what we know|here['’]s|explained|"
+    r"when is|what time)\b",
+    re.IGNORECASE,
+)
 _DANGLING = STOPWORDS | frozenset("including starting such like plus amid despite new more".split())
 
 
@@ -71,7 +77,9 @@ def trim_cut(title: str) -> str:
     if clauses:
         t = t[: clauses[0]]
     words = t.split()
-    while len(words) > 3 and (re.sub(r"\W", "", words[-1]).lower() in _DANGLING or words[-1].isdigit()):
+    while len(words) > 3 and (
+        re.sub(r"\W", "", words[-1]).lower() in _DANGLING or words[-1].isdigit() or re.search(r"['’]s?$", words[-1])
+    ):
         words.pop()
     return " ".join(words).rstrip(" ,:;—–-")
 
@@ -85,7 +93,8 @@ def complete(headline: str) -> bool:
     if _NAMED_SUFFIX.search(h) or " | " in h:
         return False
     last = re.sub(r"\W", "", h.split()[-1]).lower()
-    return len(h.split()) >= 3 and last not in STOPWORDS
+    # A title that ends in its own full stop or question mark is finished ("… voted off?", "… weighs in.").
+    return len(h.split()) >= 3 and (h[-1] in ".?!" or last not in STOPWORDS)
 
 
 def choose(articles: Sequence[Article], idf: Callable[[str], float] = lambda _t: 1.0) -> str:
@@ -103,7 +112,7 @@ def choose(articles: Sequence[Article], idf: Callable[[str], float] = lambda _t:
         words = set(terms(title))
         info = sum(min(max(idf(t), 0.5), 8.0) * (0.5 + share.get(t, 0.0)) for t in words)
         info *= 0.6 if is_cut(a.title) else 1.0
-        info *= 0.6 if title.endswith("?") else 1.0
+        info *= 0.6 if title.endswith("?") or _SERVICE.search(title) else 1.0
         info *= 0.7 if len(title.split()) > 16 else 1.0
         return info if complete(title) else info * 0.3
 

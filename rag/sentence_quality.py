@@ -39,13 +39,16 @@ _NOT_NAMES = STOPWORDS | frozenset(
 _QUOTATION = re.compile(r"[“\"]([^”\"]*)[”\"]")
 #: Page furniture at the start of a line: promotions, links, notes and credits.
 _FURNITURE_START = re.compile(
-    r"^(?:►|•|\*|_{2,}|More:|Read more\b|Related:|Watch:|Listen:|Sign up\b|Subscribe\b|Click\b|Follow us\b|"
-    r"Download\b|Editor['’]s note|Correction:|Photos?:|Video:|Image:|Credit:|Show caption|Hide caption|"
+    r"^(?:►|•|\*|_{2,}|More:|Read more\b|Related:|Watch:|Listen:|Sign[- ]up\b|Subscribe\b|Click\b|Follow us\b|"
+    r"Hit play\b|"
+    r"Download\b|(?i:Editor['’]s note)|Correction:|Photos?:|Video:|Image:|Credit:|Show caption|Hide caption|"
     r"Advertisement|Copyright|\(You can|Play the\b|JUST WATCHED|[A-Z]{2,}(?: [A-Z]{2,})+:)"
 )
 _FURNITURE = re.compile(
     r"privacy policy|newsletter|sign up (?:for|here)|subscribe (?:to|here)|in your inbox|all rights reserved|"
-    r"contributed to this report|this (?:story|article) has been updated|crossword",
+    r"contributed to this report|this (?:story|article) has been updated|crossword|episode of .{0,40}podcast|"
+    r"transcript (?:was|is) (?:automatically )?generated|follow along with the transcript|"
+    r"for the latest, (?:view|read|see)",
     re.IGNORECASE,
 )
 _CAPTION = re.compile(
@@ -72,7 +75,7 @@ def dateline_end(sentence: str) -> int:
 
 def quotations(sentence: str) -> list[str]:
     """The quoted passages of three or more words (curly or straight quotes, an unclosed one to the end)."""
-    found = [q for q in _QUOTATION.findall(sentence) if len(q.split()) >= 3 and not _is_title(q)]
+    found = [q for q in _QUOTATION.findall(sentence) if _is_speech(q)]
     rest = _QUOTATION.sub(" ", sentence)
     if "“" in rest or rest.count('"') % 2 == 1:  # a quotation opened here runs on past the sentence
         tail = rest[max(rest.rfind("“"), rest.rfind('"')) + 1 :]
@@ -81,6 +84,15 @@ def quotations(sentence: str) -> list[str]:
     if "”" in rest:  # the end of a quotation that began in an earlier sentence
         found.append(rest[: rest.find("”")])
     return found
+
+
+def _is_speech(quoted: str) -> bool:
+    """Words someone said, not a quoted term ("potential tropical cyclone nine") or title ("The Bear"): six
+    or more words, or a phrase ending in punctuation inside the quotes ("“It went well,” she said")."""
+    words = quoted.split()
+    if len(words) < 3 or _is_title(quoted):
+        return False
+    return len(words) >= 6 or quoted.rstrip()[-1:] in ",.!?…"
 
 
 def _is_title(quoted: str) -> bool:
@@ -131,8 +143,8 @@ def problem(sentence: str) -> str:
         return "heading" if 2 <= len(words) <= 20 else "fragment"
     if len(words) < 6 or not re.match(r"[\"“‘'(]?[A-Z0-9$£€]", s):
         return "fragment"  # too short, or starts mid-sentence: ": This new drink…", "and then…", "— said"
-    if s.count("(") != s.count(")"):
-        return "fragment"
+    if s.count("(") != s.count(")") or s.count("“") != s.count("”") or s.count('"') % 2:
+        return "fragment"  # a piece of a parenthesis or quotation that runs on into another sentence
     if _BYLINE.match(s):
         return "byline"
     if _FURNITURE_START.match(s) or _FURNITURE.search(s):

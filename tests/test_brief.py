@@ -238,6 +238,15 @@ def test_quotes_keep_their_speaker_or_are_left_out() -> None:
     # "…,” he said." names nobody and the sentence before it is itself a bare quotation: left out, like the fragment.
 
 
+@pytest.mark.parametrize(("between", "joined"), [(" ", True), ("\n", False)])
+def test_a_quotation_is_joined_only_to_a_speaker_in_its_own_paragraph(between: str, joined: bool) -> None:
+    said = "Mayor Karen Bass said on Friday that the city would recover from the wildfires."
+    quote = "“We will rebuild every home in this city, together and quickly, for every family.”"
+    article = Article(id="q", title="Bass on the fires", text=said + between + quote, published=dt.date(2025, 1, 10))
+    quoted = [c.text for c in candidates(article)]
+    assert quoted == [said, said + between + quote] if joined else quoted == [said]
+
+
 def test_the_opening_sentence_is_the_newest_development_not_background(
     tmp_path: Path, settings: Settings, embedder: object
 ) -> None:

@@ -28,6 +28,12 @@ from rag.types import Article, Briefing
         ("By Jane Smith and Tom Jones, USA TODAY, with reporting from the wire.", "byline"),
         ("What time will the total solar eclipse happen in Dallas?", "question"),
         ("Starts Here (And Continues Somewhere Else Entirely, Like This.", "fragment"),
+        ("“We will rebuild every home in this town, and we will do it together, the mayor told us.", "fragment"),
+        ("Hit play to listen to the full interview with the senator from Ohio.", "furniture"),
+        ("This transcript was automatically generated and may contain errors in places.", "furniture"),
+        ("Listen to this episode of The Daily podcast on Apple or Spotify today.", "furniture"),
+        ("For the latest, view our live coverage of the storm as it moves north.", "furniture"),
+        ("Sign-up to receive the morning newsletter every day from our team.", "furniture"),
     ],
 )
 def test_sentences_that_cannot_stand_alone(sentence: str, why: str) -> None:
@@ -45,6 +51,7 @@ def test_sentences_that_cannot_stand_alone(sentence: str, why: str) -> None:
         'Officials said the storm "could be the strongest in a century" for the coast.',
         "Bingeing “Yellowstone,” “The Bear” or “They Cloned Tyrone” is about to get more expensive.",
         "The Super Bowl will be played at Hard Rock Stadium in Miami Gardens, Florida, on Feb. 2.",
+        'Forecasters named the system "potential tropical cyclone nine" on Monday afternoon.',  # a term, not speech
     ],
 )
 def test_quotable_sentences(sentence: str) -> None:
@@ -127,6 +134,8 @@ def test_datelines_are_cut_off(sentence: str, rest: str) -> None:
             "Iranian President Raisi killed in helicopter crash",
         ),
         ("Hatching of rare bird good news: Our View", "Hatching of rare bird good news"),
+        ("Judge blocks Biden's student loan plan in Missouri's ...", "Judge blocks Biden's student loan plan"),
+        ("Which contestant was voted off?", "Which contestant was voted off?"),
         (
             "Three Mile Island nuclear plant to reopen, sell power to Microsoft",
             "Three Mile Island nuclear plant to reopen, sell power to Microsoft",
@@ -162,6 +171,15 @@ def test_the_headline_is_the_most_informative_complete_title() -> None:
     assert headline.choose(story) == "Helene slams into Florida's Big Bend as Category 4 hurricane"
     # Only a cut title: it is trimmed back to what it finished.
     assert headline.choose(story[:1]) == "Hurricane Helene makes landfall in Florida's Big Bend"
+
+
+def test_service_pieces_do_not_make_the_headline() -> None:
+    body = "Kamala Harris and Donald Trump met in Philadelphia on Tuesday night for their first and only debate."
+    story = [
+        _article(1, "How to watch the Harris Trump debate in Philadelphia on Tuesday night", body),
+        _article(2, "Harris and Trump clash in Philadelphia debate", body),
+    ]
+    assert headline.choose(story) == "Harris and Trump clash in Philadelphia debate"
 
 
 def _brief(since: str, until: str) -> Briefing:

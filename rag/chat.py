@@ -10,13 +10,16 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rag.cite import strip_markers
 from rag.lexical import terms
 from rag.pipeline import Pipeline
 from rag.prompts import load_prompt
 from rag.types import Answer, Filters
+
+if TYPE_CHECKING:
+    from rag.provider import ChatModel
 
 OnText = Callable[[str], None]
 HISTORY_TURNS = 3
@@ -63,7 +66,7 @@ class Conversation:
     """A chat session over one pipeline. ``ask`` rewrites follow-ups, answers, and remembers."""
 
     pipeline: Pipeline
-    chat_model: Any = None  #: when set, follow-ups are rewritten by the LLM
+    chat_model: ChatModel | None = None  #: when set, follow-ups are rewritten by the LLM
     filters: Filters | None = None
     turns: list[Turn] = field(default_factory=list)
 
@@ -82,23 +85,13 @@ class Conversation:
         return self._condense(question)
 
     def _condense(self, question: str) -> str:
-        from langchain_core.output_parsers import StrOutputParser
-        from langchain_core.prompts import ChatPromptTemplate
-
-        from rag.provider import is_provider_failure, provider_error
-
+        assert self.chat_model is not None
         prompt = load_prompt(self.pipeline.settings.prompts_dir, "condense")
-        template = ChatPromptTemplate.from_messages([("system", prompt.system), ("human", prompt.user)])
         history = "\n".join(
             f"Q: {t.answer.standalone_question or t.question}\nA: {strip_markers(t.answer.text)[:600]}"
             for t in self.turns[-HISTORY_TURNS:]
         )
-        try:
-            text = (template | self.chat_model | StrOutputParser()).invoke({"history": history, "question": question})
-        except Exception as exc:
-            if is_provider_failure(exc):
-                raise provider_error(exc, self.pipeline.settings) from None
-            raise
+        text = self.chat_model.complete(prompt, {"history": history, "question": question})
         rewritten = " ".join(text.strip().strip('"').split())
         return rewritten if 3 <= len(rewritten) <= 1000 else question
 

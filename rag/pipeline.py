@@ -10,13 +10,13 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from rag.chunk import Splitter
 from rag.embed import Embedder, make_embedder
-from rag.errors import EmptyCorpusError
+from rag.errors import EmptyCorpusError, InputError
 from rag.extractive import ExtractiveGenerator
 from rag.ingest import IngestReport, index_fingerprint, ingest_items, make_chunker
 from rag.load import load_paths
@@ -25,6 +25,9 @@ from rag.retrieve import FusionConfig, Retriever
 from rag.settings import Settings
 from rag.store import Store
 from rag.types import Answer, Filters, Hit
+
+if TYPE_CHECKING:
+    from rag.provider import ChatModel
 
 OnText = Callable[[str], None]
 
@@ -58,7 +61,7 @@ class Pipeline:
         *,
         embedder: Embedder | None = None,
         generator: Generator | None = None,
-        chat_model: Any = None,
+        chat_model: ChatModel | None = None,
         chunker: Splitter | None = None,
         fusion: FusionConfig | None = None,
     ) -> Pipeline:
@@ -112,15 +115,50 @@ class Pipeline:
         return RunnableLambda(retrieve) | RunnableLambda(generate)
 
     def ask(self, question: str, filters: Filters | None = None, on_text: OnText | None = None) -> Answer:
-        question = " ".join(question.split())
-        if not question:
-            raise ValueError("empty question")
-        answer = self.chain.invoke({"question": question, "filters": filters, "on_text": on_text})
-        answer.standalone_question = answer.standalone_question or question
+        question = clean_question(question)
+        searched, notes = self.fit_question(question)
+        answer = self.chain.invoke({"question": searched, "filters": filters, "on_text": on_text})
+        answer.question = question
+        answer.standalone_question = answer.standalone_question or searched
+        answer.notes = [*notes, *answer.notes]
         return answer
 
+    def fit_question(self, question: str) -> tuple[str, list[str]]:
+        """The question cut to what the embedding model reads (whole words), and a note saying so."""
+        limit = self.embedder.max_tokens
+        n = self.embedder.count_tokens(question)
+        if n <= limit:
+            return question, []
+        words = question.split()
+        lo, hi = 1, len(words)
+        while lo < hi:  # the longest prefix of whole words that fits
+            mid = (lo + hi + 1) // 2
+            if self.embedder.count_tokens(" ".join(words[:mid])) <= limit:
+                lo = mid
+            else:
+                hi = mid - 1
+        cut = " ".join(words[:lo])
+        if self.embedder.count_tokens(cut) > limit:
+            raise InputError(f"the question's first word alone exceeds the embedding model's {limit}-token input")
+        note = f"the question is {n} tokens long; only its first {lo} words were searched and answered"
+        return cut, [note]
 
-def make_generator(settings: Settings, embedder: Embedder, retriever: Retriever, chat_model: Any = None) -> Generator:
+
+def clean_question(question: str) -> str:
+    """The question with whitespace collapsed; an ``InputError`` when it is empty or not valid text."""
+    try:
+        question.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InputError("the question is not valid text (invalid UTF-8 or a lone surrogate); retype it") from None
+    question = " ".join(question.split())
+    if not question:
+        raise InputError("the question is empty")
+    return question
+
+
+def make_generator(
+    settings: Settings, embedder: Embedder, retriever: Retriever, chat_model: ChatModel | None = None
+) -> Generator:
     if settings.use_llm or chat_model is not None:
         from rag.llm import LLMGenerator
 

@@ -8,6 +8,7 @@ so a typo is caught at start-up rather than as a garbled request.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -27,6 +28,11 @@ class Prompt:
     inputs: tuple[str, ...]
     system: str
     user: str
+
+    def messages(self, inputs: Mapping[str, str]) -> list[tuple[str, str]]:
+        """The (role, text) messages with ``inputs`` filled in (``{{``/``}}`` are literal braces)."""
+        values = {k: inputs[k] for k in self.inputs}
+        return [("system", self.system.format(**values)), ("user", self.user.format(**values))]
 
     @property
     def tag(self) -> str:

@@ -86,10 +86,15 @@ class Settings:
     )
     temperature: float = dataclasses.field(default=0.0, metadata={"env": "RAG_TEMPERATURE", "help": "LLM"})
     timeout: float = dataclasses.field(
-        default=60.0, metadata={"env": "RAG_TIMEOUT", "help": "seconds per LLM/embedding request"}
+        default=60.0,
+        metadata={"env": "RAG_TIMEOUT", "help": "seconds an LLM/embedding request may take, retries included"},
     )
     max_retries: int = dataclasses.field(
         default=3, metadata={"env": "RAG_MAX_RETRIES", "help": "retries on 429/5xx/timeouts"}
+    )
+    verify: str = dataclasses.field(
+        default="rules",
+        metadata={"env": "RAG_VERIFY", "help": "rules, or llm: the model also judges each claim (shown beside)"},
     )
     min_support: float = dataclasses.field(
         default=0.35, metadata={"env": "RAG_MIN_SUPPORT", "help": "extractive: below this, refuse"}
@@ -126,6 +131,10 @@ class Settings:
             raise ConfigError(f"RAG_EMBEDDER must be 'local' or 'openai', not {self.embedder!r}")
         if self.generator not in {"auto", "extractive", "llm"}:
             raise ConfigError(f"RAG_GENERATOR must be auto, extractive or llm, not {self.generator!r}")
+        if self.verify not in {"rules", "llm"}:
+            raise ConfigError(f"RAG_VERIFY must be rules or llm, not {self.verify!r}")
+        if self.timeout <= 0:
+            raise ConfigError(f"RAG_TIMEOUT must be a positive number of seconds, not {self.timeout:g}")
         if not 32 <= self.chunk_tokens <= 2000:
             raise ConfigError(f"RAG_CHUNK_TOKENS must be between 32 and 2000, not {self.chunk_tokens}")
         if not 0 <= self.chunk_overlap < self.chunk_tokens // 2:
@@ -149,20 +158,27 @@ class Settings:
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
 
+    @property
+    def secrets(self) -> list[str]:
+        """Every secret setting (API key, server token) and the credentials inside configured URLs."""
+        from rag.redact import url_secrets
+
+        out = [getattr(self, f.name) for f in dataclasses.fields(self) if f.metadata.get("secret")]
+        return [s for s in out if s] + url_secrets(self.openai_base_url) + url_secrets(self.chroma_url)
+
     def redact(self, text: str) -> str:
-        """``text`` with every secret setting (API key, server token) replaced by ``****``."""
-        for f in dataclasses.fields(self):
-            secret = getattr(self, f.name)
-            if f.metadata.get("secret") and secret:
-                text = text.replace(secret, "****")
-        return text
+        """``text`` with every form of every secret (case variants, 8+ character prefixes, base64,
+        URL-encoded) and URL credentials replaced by ``****``."""
+        from rag.redact import redact
+
+        return redact(text, self.secrets)
 
     def display(self) -> list[tuple[str, str, str, str]]:
         """(env var, effective value, source, help) rows, the key masked."""
         rows = []
         for f in fields(self):
             value = getattr(self, f.name)
-            shown = mask(str(value)) if f.metadata.get("secret") else str(value)
+            shown = mask(str(value)) if f.metadata.get("secret") else self.redact(str(value))
             default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[operator]
             source = "default" if value == default else "set"
             rows.append((f.metadata.get("env", f.name), shown, source, f.metadata.get("help", "")))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -117,10 +118,12 @@ def test_injected_instructions_stay_quoted_data(tmp_path: Path, llm: Pipeline, f
     assert user.count(f"QUESTION: {Q}") == 1
     assert "10,000" in answer.text
 
-    # And if a model did obey the article, the uncited output would be flagged, not passed off as sourced.
+    # And if a model did obey the article, the uncited output is not passed off as sourced: nothing in it
+    # holds, so the answer is the refusal and the model's text is kept aside, labelled unverified.
     fake_openai.queue("PWNED")
     hijacked = llm.ask(Q)
-    assert hijacked.unsupported == ["PWNED"] and UNVERIFIED in hijacked.text
+    assert hijacked.refused and hijacked.text == CANNOT_ANSWER and not hijacked.citations
+    assert hijacked.unverified_text == "PWNED" and hijacked.claims[0].reasons == ["it cites no source"]
 
 
 def test_429_then_success_is_retried(llm: Pipeline, fake_openai: FakeOpenAI) -> None:
@@ -135,14 +138,13 @@ def test_429_then_success_is_retried(llm: Pipeline, fake_openai: FakeOpenAI) -> 
     [
         ([Reply(status=500)] * 3, "HTTP 500 after 3 attempt"),
         ([Reply(status=429)] * 3, "HTTP 429 after 3 attempt"),
-        ([Reply("late", delay=2.0)] * 3, "timed out after 3 attempt"),
         ([Reply(status=401)], "HTTP 401: scripted 401; check OPENAI_API_KEY"),
     ],
 )
 def test_failures_are_retried_then_reported_in_one_line(
     tmp_path: Path, fake_openai: FakeOpenAI, embedder: object, replies: list[Reply], expected: str
 ) -> None:
-    p = Pipeline.from_settings(llm_settings(tmp_path, fake_openai, timeout=0.5), embedder=embedder)  # type: ignore[arg-type]
+    p = Pipeline.from_settings(llm_settings(tmp_path, fake_openai, timeout=20.0), embedder=embedder)  # type: ignore[arg-type]
     p.ensure_corpus()
     fake_openai.queue(*replies)
     with pytest.raises(ProviderError) as err:
@@ -151,6 +153,30 @@ def test_failures_are_retried_then_reported_in_one_line(
     assert expected in message and fake_openai.base_url in message
     assert "\n" not in message and KEY not in message and KEY[-8:] not in message
     assert len(fake_openai.chat_requests()) == len(replies)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        Reply("About 10,000 soldiers are in eastern Russia [1]. " * 4, delay=5.0),  # silent, then too late
+        Reply("About 10,000 soldiers are in eastern Russia [1]. " * 4, chunk_size=2, pause=0.05),  # trickling
+    ],
+)
+def test_rag_timeout_is_a_deadline_for_the_whole_request(
+    tmp_path: Path, fake_openai: FakeOpenAI, embedder: object, reply: Reply
+) -> None:
+    # Each read of a trickling server arrives well within the timeout; the request as a whole does not.
+    p = Pipeline.from_settings(llm_settings(tmp_path, fake_openai, timeout=1.0, max_retries=3), embedder=embedder)  # type: ignore[arg-type]
+    p.ensure_corpus()
+    fake_openai.queue(reply, reply, reply, reply)
+    started = time.monotonic()
+    with pytest.raises(ProviderError, match=r"timed out .*RAG_TIMEOUT=1s"):
+        p.ask(Q)
+    assert time.monotonic() - started < 1.8
+
+
+def test_default_timeout_gives_up_within_a_minute() -> None:
+    assert Settings.from_env(env={}).timeout <= 60
 
 
 def test_sentence_stream_keeps_markers_with_their_sentence() -> None:

@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from rag.meaning import coverage, disagreements
+from rag.meaning import content_roots, coverage, disagreements
 from rag.sentences import split_spans
 from rag.types import Article, Chunk, Citation, ClaimCheck, Hit
 
@@ -19,9 +19,12 @@ MARKER = re.compile(r"\[(\d{1,3})\]")
 _TRAILING_MARKERS = re.compile(r"([.!?])((?:\s*\[\d{1,3}\])+)")
 _MARKER_GROUP = re.compile(r"(?:\s*\[\d{1,3}\])+")
 #: Share of a claim's content words its aligned span must contain before meaning is checked at all.
-MIN_COVERAGE = 0.6
-#: How many sentences an aligned span may join (a claim can merge two adjacent sentences of its source).
-MAX_SPAN_SENTENCES = 2
+MIN_COVERAGE = 0.5
+#: A span joins a second sentence only if that adds this many of the claim's content words, and this share.
+PAIR_GAIN_WORDS = 3
+PAIR_GAIN_SHARE = 0.2
+#: Spans this far below the best overlap are not tried: a claim is about the sentence it matches best.
+SEARCH_MARGIN = 0.15
 
 
 def citation(key: int, chunk: Chunk, lo: int, hi: int) -> Citation:
@@ -125,19 +128,26 @@ def check(claim: str, source: str) -> Verdict:
     """Align ``claim`` with the sentence (or adjacent sentences) of ``source`` that best support it, and
     check its numbers, names, times, polarity and direction there.
 
-    Candidate spans are tried from the best word overlap down; the first that passes every check supports
-    the claim. When none does, the best-overlapping span is shown with its reasons."""
+    A span joins two sentences only when the second adds a real part of the claim (a few words, not one
+    name borrowed from next door). Spans are tried from the best word overlap down, within a small margin of
+    the best: the first that passes every check supports the claim. When none does, the best span is shown
+    with its reasons."""
     claim = strip_markers(claim)
     sentences = split_spans(source) or [(0, len(source))]
-    candidates = []
-    for i in range(len(sentences)):
-        for j in range(i, min(i + MAX_SPAN_SENTENCES, len(sentences))):
-            lo, hi = sentences[i][0], sentences[j][1]
-            candidates.append((coverage(claim, source[lo:hi]), j - i, lo, hi, i, j))
+    want = max(1, len(content_roots(claim)))
+    singles = [coverage(claim, source[a:b]) for a, b in sentences]
+    candidates = [(cov, 0, a, b, i, i) for i, ((a, b), cov) in enumerate(zip(sentences, singles, strict=True))]
+    for i in range(len(sentences) - 1):
+        lo, hi = sentences[i][0], sentences[i + 1][1]
+        cov = coverage(claim, source[lo:hi])
+        gain = (cov - max(singles[i], singles[i + 1])) * want
+        if gain >= PAIR_GAIN_WORDS and gain >= PAIR_GAIN_SHARE * want:
+            candidates.append((cov, 1, lo, hi, i, i + 1))
     candidates.sort(key=lambda c: (-c[0], c[1], c[2]))
+    best_cov = candidates[0][0]
     first: Verdict | None = None
     for cov, _, lo, hi, i, j in candidates:
-        if cov < MIN_COVERAGE:
+        if cov < MIN_COVERAGE or cov < best_cov - SEARCH_MARGIN:
             break
         around = source[sentences[max(0, i - 1)][0] : sentences[min(len(sentences) - 1, j + 1)][1]]
         reasons = disagreements(claim, source[lo:hi], around=around, source=source)

@@ -11,19 +11,32 @@ import re
 
 #: Words that negate the content word after them (skipping auxiliaries): "has not refuted", "no evidence".
 NEGATIONS = frozenset("not n't never no without cannot nor neither hardly".split())
-#: Words between a negation and the word it negates: "has not yet been refuted".
+#: Words between a negation (or hedge) and the word it governs: "has not yet been refuted".
 AUXILIARIES = frozenset(
     """be been being is are was were am have has had do does did will would shall should can could may might
     must yet ever already always fully even also necessarily really quite entirely officially formally
-    immediately publicly directly explicitly a an the any to""".split()
+    immediately publicly directly explicitly a an the any to only i you he she it we they me him her us them this
+    that these those there here his their its our your my""".split()
 )
 #: Cues that put the next verb in the future: "is set to occur", "will visit".
 FUTURE_CUES = ("will", "'ll", "shall", "set to", "due to", "expected to", "scheduled to", "plans to", "planning to",
                "planned to", "going to", "about to", "is to", "are to", "slated to", "poised to")  # fmt: skip
 #: Cues that make the next verb a possibility rather than a fact: "may already be stationed".
 HEDGES = frozenset("may might could possibly perhaps reportedly allegedly likely potentially".split())
+#: Irregular past forms to their base, so "held" matches "hold" and "had" matches "will have".
+LEMMAS = {
+    "was": "be", "were": "be", "had": "have", "got": "get", "gotten": "get", "did": "do", "went": "go",
+    "came": "come", "took": "take",
+    "made": "make", "held": "hold", "met": "meet", "began": "begin", "became": "become", "brought": "bring",
+    "built": "build", "bought": "buy", "fell": "fall", "found": "find", "gave": "give", "grew": "grow",
+    "kept": "keep", "knew": "know", "left": "leave", "led": "lead", "lost": "lose", "paid": "pay", "ran": "run",
+    "rose": "rise", "saw": "see", "sent": "send", "sold": "sell", "spent": "spend", "stood": "stand",
+    "told": "tell", "thought": "think", "won": "win", "wrote": "write", "spoke": "speak", "chose": "choose",
+    "drew": "draw", "drove": "drive", "fought": "fight", "flew": "fly", "struck": "strike", "taught": "teach",
+    "threw": "throw", "woke": "wake", "wore": "wear", "sank": "sink", "shrank": "shrink", "forbade": "forbid",
+}  # fmt: skip
 IRREGULAR_PAST = frozenset(
-    """was were had did went came took made held met said began became brought built bought caught chose drew
+    """was were had did got went came took made held met said began became brought built bought caught chose drew
     drove fell felt fought found flew forgot froze gave grew hid hit hurt kept knew laid led left lent let lost
     meant paid put quit ran rang rose saw sent set shot shut sang sank sat slept spoke spent stood stole struck
     swore taught told thought threw understood woke wore won wrote sold""".split()
@@ -80,7 +93,7 @@ _PAIRS = [
     ("approve,pass,accept,adopt,ratify,authorize,authorise,grant",
      "reject,block,veto,deny,refuse,decline,oppose,overturn,strike down"),
     ("advance,gain,push forward,capture,seize", "retreat,withdraw,pull back,lose,cede,fall back"),
-    ("more,greater,higher,larger,bigger,most,highest,largest,biggest,maximum,majority",
+    ("more,additional,extra,greater,higher,larger,bigger,most,highest,largest,biggest,maximum,majority",
      "fewer,less,lower,smaller,least,fewest,lowest,smallest,minimum,minority"),
     ("allow,permit,legalize,legalise,lift,unblock,enable", "ban,prohibit,forbid,outlaw,impose,bar,block,restrict"),
     ("open,reopen", "close,shut,closure"),
@@ -90,10 +103,12 @@ _PAIRS = [
     ("agree,accept,consent", "disagree,refuse,decline,reject"),
     ("acquit,exonerate", "convict"),
     ("guilty,culpable", "innocent,not guilty"),
-    ("succeed,success,successful,successfully", "fail,failure,unsuccessful,unsuccessfully"),
+    ("succeed,success,successful,successfully,pass", "fail,failure,unsuccessful,unsuccessfully"),
     ("ally,allied,friend,partner", "enemy,foe,adversary,rival,opponent"),
     ("include,add", "exclude,remove,omit"),
     ("best,better", "worst,worse"),
+    ("first,earliest,initial,opening", "last,latest,final,closing"),
+    ("upcoming,forthcoming,future", "past,previous,former,prior"),
     ("strong,stronger,strongest", "weak,weaker,weakest"),
     ("positive", "negative"),
     ("legal,lawful,legitimate", "illegal,unlawful,illegitimate"),
@@ -122,6 +137,7 @@ _PAIRS = [
     ("peaceful,calm", "violent"),
 ]  # fmt: skip
 ANTONYMS: list[tuple[frozenset[str], frozenset[str]]] = [(_side(a), _side(b)) for a, b in _PAIRS]
+RISE, FALL = ANTONYMS[2]  #: which way a figure moved
 
 #: Words that change the kind of a number's claim: "more than 10,000" is not "fewer than 10,000".
 COMPARATORS = {
@@ -200,3 +216,6 @@ COMMON_STARTERS = frozenset(
     experts analysts authorities sources critics residents police troops soldiers forces leaders
     researchers scientists witnesses observers lawmakers investigators prosecutors""".split()
 )
+
+#: Prefixes that turn a word into its opposite ("stabilize" / "destabilize", "likely" / "unlikely").
+NEGATING_PREFIXES = ("un", "in", "im", "il", "ir", "dis", "de-", "de", "non-", "non", "anti-", "mis")

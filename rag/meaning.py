@@ -8,7 +8,7 @@ General linguistic checks over word lists (`rag/lexicon.py`), never fitted to pa
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -18,15 +18,25 @@ from rag.lexicon import (
     AUXILIARIES,
     COMMON_STARTERS,
     COUNT_SYNONYMS,
+    FALL,
     FUTURE_CUES,
     HEDGES,
     IRREGULAR_PAST,
+    LEMMAS,
     MONTHS,
+    NEGATING_PREFIXES,
     NEGATIONS,
+    RISE,
     TIME_FRAMES,
+    UNITS,
     WEEKDAYS,
 )
 from rag.numbers import Number, find_numbers, same_value
+
+#: Units that measure (a swap between them changes the quantity); counts of days or years are left to numbers.
+_MEASURES = frozenset(
+    "percent points usd eur gbp jpy cny inr mile km m ft in kg lb ton acre ha deg mph gal l bbl".split()
+)
 
 _TOKEN = re.compile(r"[A-Za-z]+(?:['’][A-Za-z]+)*|\d[\d,.]*\d|\d|[.,;:!?()\"“”—–]")
 _BOUNDARY = frozenset('.,;:!?()"“”—–') | {"but", "while", "whereas", "although", "though", "and", "which", "who"}
@@ -58,8 +68,8 @@ def root(word: str) -> str:
     w = re.sub(r"['’]s$", "", word.lower()).replace("’", "'")
     if not w[:1].isalpha():
         return w.replace(",", "")
-    s = stem(w)
-    s = s[:-1] if s.endswith("e") and len(s) > 3 else s
+    s = stem(LEMMAS.get(w, w))
+    s = s.rstrip("e") if len(s) > 3 else s
     return s[:-1] + "y" if s.endswith("i") and len(s) > 3 else s
 
 
@@ -117,8 +127,13 @@ def _counted(text: str, n: Number) -> str:
     return ""
 
 
+@lru_cache(maxsize=1)
+def _count_groups() -> list[frozenset[str]]:
+    return [frozenset(root(w) for w in g) for g in COUNT_SYNONYMS]
+
+
 def _same_thing(a: str, b: str) -> bool:
-    return a == b or any(a in g and b in g for g in COUNT_SYNONYMS)
+    return a == b or any(a in g and b in g for g in _count_groups())
 
 
 def _context(text: str, n: Number) -> dict[str, float]:
@@ -139,11 +154,16 @@ def _fit(a: dict[str, float], b: dict[str, float]) -> float:
 def _numbers(claim: str, span: str, source: str) -> list[str]:
     reasons = []
     have = [n for n in find_numbers(span) if not n.year]
+    years = [n for n in find_numbers(span) if n.year]
     for n in find_numbers(claim):
         if n.year:
-            if not any(m.year and same_value(m.value, n.value) for m in find_numbers(span)):
-                years = [m.text for m in find_numbers(span) if m.year]
-                reasons.append(f"{n.text} is not in the cited sentence" + (f" (it says {years[0]})" if years else ""))
+            same_years = [m for m in years if same_value(m.value, n.value)]
+            if not same_years:
+                reasons.append(
+                    f"{n.text} is not in the cited sentence" + (f" (it says {years[0].text})" if years else "")
+                )
+            elif reason := _misplaced(claim, n, span, same_years, [m for m in years if m not in same_years]):
+                reasons.append(reason)
             continue
         same = [m for m in have if same_value(m.value, n.value)]
         if not same:
@@ -164,37 +184,85 @@ def _numbers(claim: str, span: str, source: str) -> list[str]:
                 reasons.append(f"{n.text}: the cited sentence counts {sorted(theirs)[0]}, not {counted}")
                 continue
         # The figure is there, but is it the figure for this? Another number may fit the claim's words better.
-        ctx = _context(claim, n)
-        mine = max(_fit(ctx, _context(span, m)) for m in same)
-        others = [(m, _fit(ctx, _context(span, m))) for m in have if not same_value(m.value, n.value)]
-        best = max(others, key=lambda x: x[1], default=None)
-        if best and best[1] >= 2.0 and best[1] >= mine + 1.5:
-            reasons.append(f"{n.text} is not the cited sentence's figure for this (it says {best[0].text})")
-    return reasons
+        if reason := _misplaced(claim, n, span, same, [m for m in have if not same_value(m.value, n.value)]):
+            reasons.append(reason)
+    return reasons + _units(claim, span)
+
+
+def _misplaced(claim: str, n: Number, span: str, same: list[Number], others: list[Number]) -> str:
+    """A reason when another figure of the span fits the words around ``n`` in the claim clearly better."""
+    ctx = _context(claim, n)
+    mine = max(_fit(ctx, _context(span, m)) for m in same)
+    best = max(((m, _fit(ctx, _context(span, m))) for m in others), key=lambda x: x[1], default=None)
+    if best and best[1] >= 2.0 and best[1] >= mine + 1.5:
+        return f"{n.text} is not the cited sentence's figure for this (it says {best[0].text})"
+    return ""
+
+
+def _units(claim: str, span: str) -> list[str]:
+    """Units of measure named in the claim must be the span's: "kilometers per hour" is not "miles per hour"."""
+    mine = {t.lower: UNITS[t.lower] for t in tokens(claim) if t.lower in UNITS and UNITS[t.lower] in _MEASURES}
+    theirs = {UNITS[t.lower]: t.text for t in tokens(span) if t.lower in UNITS and UNITS[t.lower] in _MEASURES}
+    return [
+        f"{word}: the cited sentence measures in {next(iter(theirs.values()))}"
+        for word, unit in mine.items()
+        if theirs and unit not in theirs
+    ]
 
 
 # -- names, dates and times ------------------------------------------------------------------------------
 
 
 def _month(t: Token) -> int | None:
-    if t.lower in MONTHS and t.capitalised and (t.lower not in {"may", "march"} or not t.initial):
-        return MONTHS[t.lower]
+    w = _bare(t.text)
+    if w in MONTHS and t.capitalised and (w not in {"may", "march"} or not t.initial):
+        return MONTHS[w]
     return None
 
 
+def _day(t: Token) -> int | None:
+    w = _bare(t.text)
+    return WEEKDAYS[w] if w in WEEKDAYS and t.capitalised else None
+
+
 def _times(claim: str, span: str, source: str) -> list[str]:
+    """Months and weekdays: each must be in the span, and be the span's date for the same thing (when a
+    sentence has two, "undocked Friday before landing Saturday", the words around each tell them apart)."""
     reasons = []
-    span_tokens = tokens(span)
-    months = {_month(t) for t in span_tokens} - {None}
-    days = {WEEKDAYS[t.lower] for t in span_tokens if t.lower in WEEKDAYS and t.capitalised}
-    for t in tokens(claim):
-        if (m := _month(t)) is not None and m not in months:
-            said = next((s.text for s in span_tokens if _month(s)), "")
-            reasons.append(f"{t.text} is not in the cited sentence" + (f" (it says {said})" if said else ""))
-        elif t.lower in WEEKDAYS and t.capitalised and WEEKDAYS[t.lower] not in days:
-            said = next((s.text for s in span_tokens if s.lower in WEEKDAYS and s.capitalised), "")
-            reasons.append(f"{t.text} is not in the cited sentence" + (f" (it says {said})" if said else ""))
+    c_toks, s_toks = tokens(claim), tokens(span)
+    for kind in (_month, _day):
+        theirs = [(u, kind(u)) for u in s_toks if kind(u) is not None]
+        counts = [kind(t) for t in c_toks if kind(t) is not None]
+        for value in set(counts):
+            if 1 < counts.count(value) > sum(v == value for _, v in theirs):
+                word = next(t.text for t in c_toks if kind(t) == value)
+                reasons.append(f"{word} appears more often in the claim than in the cited sentence")
+        for t in c_toks:
+            value = kind(t)
+            if value is None:
+                continue
+            same = [u for u, v in theirs if v == value]
+            if not same:
+                said = f" (it says {theirs[0][0].text})" if theirs else ""
+                reasons.append(f"{t.text} is not in the cited sentence{said}")
+                continue
+            ctx = _word_context(c_toks, t.index)
+            mine = max(_fit(ctx, _word_context(s_toks, u.index)) for u in same)
+            other = max(((u, _fit(ctx, _word_context(s_toks, u.index))) for u, v in theirs if v != value),
+                        key=lambda x: x[1], default=None)  # fmt: skip
+            if other and other[1] >= 2.0 and other[1] >= mine + 1.5:
+                reasons.append(f"{t.text} is not the cited sentence's date for this (it says {other[0].text})")
     return reasons
+
+
+def _word_context(toks: tuple[Token, ...], i: int) -> dict[str, float]:
+    before = [t for t in toks[:i] if t.word][-6:]
+    after = [t for t in toks[i + 1 :] if t.word][:6]
+    out: dict[str, float] = {}
+    for dist, t in [*((len(before) - k, t) for k, t in enumerate(before)), *((k + 1, t) for k, t in enumerate(after))]:
+        if t.lower not in STOPWORDS and t.lower not in WEEKDAYS and t.lower not in MONTHS:
+            out[t.root] = max(out.get(t.root, 0.0), 1.0 if dist <= 3 else 0.5)
+    return out
 
 
 def _is_name(t: Token, claim_tokens: tuple[Token, ...], source_tokens: tuple[Token, ...]) -> bool:
@@ -235,7 +303,7 @@ def _name_in(t: Token, have: Iterable[Token]) -> bool:
         if h == w:
             return True
         common = len(_prefix(h, w))
-        if common >= 4 and common >= min(len(h), len(w)) - 1:
+        if common >= 4 and common >= min(len(h), len(w)) - 1 and max(len(h), len(w)) - common <= 4:
             return True
     caps = [_bare(h.text) for h in have if h.word and h.capitalised]
     alias = _ALIASES.get(w)
@@ -273,11 +341,12 @@ def _names(claim: str, span: str, source: str) -> list[str]:
 # -- polarity --------------------------------------------------------------------------------------------
 
 
-def _negated(toks: tuple[Token, ...]) -> dict[int, bool]:
-    """Token index → True for each content word a negation governs ("has not yet been refuted": refuted)."""
+def _governed(toks: tuple[Token, ...], is_cue: Callable[[Token], bool]) -> dict[int, bool]:
+    """Token index → True for each content word a cue governs: the first one after it in its clause
+    ("has not yet been refuted": refuted; "may already be stationed": stationed)."""
     out: dict[int, bool] = {}
     for t in toks:
-        if t.lower in NEGATIONS or t.lower.endswith("n't"):
+        if is_cue(t):
             for u in toks[t.index + 1 : t.index + 6]:
                 if not u.word or u.lower in _BOUNDARY:
                     break
@@ -286,6 +355,14 @@ def _negated(toks: tuple[Token, ...]) -> dict[int, bool]:
                 out[u.index] = True
                 break
     return out
+
+
+def _negated(toks: tuple[Token, ...]) -> dict[int, bool]:
+    return _governed(toks, lambda t: t.lower in NEGATIONS or t.lower.endswith("n't"))
+
+
+def _hedged(toks: tuple[Token, ...]) -> dict[int, bool]:
+    return _governed(toks, lambda t: t.lower in HEDGES)
 
 
 def _cued(toks: tuple[Token, ...], i: int, cues: Iterable[str], reach: int = 4) -> bool:
@@ -309,16 +386,18 @@ def _polarity(claim: str, span: str, around: str) -> list[str]:
     s_neg_roots = {s_toks[i].root for i in s_neg}
     for i in c_neg:
         r = c_toks[i].root
-        if r in s_roots and r not in s_neg_roots and c_toks[i].lower not in STOPWORDS:
+        if r in s_roots and r not in s_neg_roots:
             reasons.append(f"the claim negates “{c_toks[i].text}”; the cited sentence does not")
+    s_plain_roots = {t.root for t in s_toks if t.word and t.index not in s_neg}
     for i in s_neg:
         r = s_toks[i].root
-        if r in c_roots and r not in c_neg_roots and s_toks[i].lower not in STOPWORDS:
+        if r in c_roots and r not in c_neg_roots and r not in s_plain_roots:
             reasons.append(f"the cited sentence negates “{s_toks[i].text}”; the claim does not")
     # Opposites: a claim word whose side of an antonym pair is absent from the span while the other is there
     # (or in the sentences next to it) says the reverse — unless a negation turns one of them around.
+    in_frames = _frame_words(claim)
     for t in c_toks:
-        if not t.word:
+        if not t.word or t.lower in in_frames:
             continue
         for a, b in ANTONYMS:
             if t.lower not in a and t.lower not in b:
@@ -326,22 +405,25 @@ def _polarity(claim: str, span: str, around: str) -> list[str]:
             mine, other = (a, b) if t.lower in a else (b, a)
             if t.lower in mine and t.lower in other:
                 continue
-            if any(u.lower in mine for u in s_toks):
+            if any(u.root == t.root for u in s_toks):
                 continue
-            flip = _opposite(s_toks, other, s_neg) or (
-                None if any(u.lower in mine for u in a_toks) else _opposite(a_toks, other, _negated(a_toks))
+            flip = _opposite(s_toks, other, s_neg, mine, _word_context(c_toks, t.index)) or (
+                None
+                if any(u.lower in mine for u in a_toks)
+                else _opposite(a_toks, other, _negated(a_toks), mine, _word_context(c_toks, t.index))
             )
             if flip is not None and not (flip[1] ^ (t.index in c_neg)):
                 reasons.append(f"“{t.text}” is the opposite of the cited sentence's “{flip[0]}”")
                 break
+    reasons += _prefixed_opposites(claim, span)
     # Hedges and tense on the shared words: "may be stationed" is not "are stationed"; "is set to occur" has
     # not occurred.
+    s_hedged, c_hedged = _hedged(s_toks), _hedged(c_toks)
     for u in s_toks:
-        if not u.word or u.lower in STOPWORDS or u.root not in c_roots:
+        if not u.word or u.root not in c_roots or (u.lower in STOPWORDS and u.lower not in {"have", "be", "do"}):
             continue
         mine_t = [t for t in c_toks if t.root == u.root]
-        hedged = _cued(s_toks, u.index, HEDGES, 3)
-        if hedged and not any(_cued(c_toks, t.index, HEDGES, 3) or t.index in c_neg for t in mine_t):
+        if u.index in s_hedged and not any(t.index in c_hedged or t.index in c_neg for t in mine_t):
             reasons.append(f"the cited sentence only says “{u.text}” may be so; the claim states it as fact")
         fut_s = _cued(s_toks, u.index, FUTURE_CUES)
         fut_c = any(_cued(c_toks, t.index, FUTURE_CUES) for t in mine_t)
@@ -352,11 +434,45 @@ def _polarity(claim: str, span: str, around: str) -> list[str]:
     return list(dict.fromkeys(reasons))
 
 
-def _opposite(toks: tuple[Token, ...], other: frozenset[str], neg: dict[int, bool]) -> tuple[str, bool] | None:
-    for u in toks:
-        if u.lower in other:
-            return u.text, u.index in neg
-    return None
+_COMPOUND = re.compile(r"[A-Za-z]+(?:-[A-Za-z]+)*")
+
+
+def _prefixed_opposites(claim: str, span: str) -> list[str]:
+    """A word and its prefixed opposite: "stabilize" / "destabilize", "likely" / "unlikely"."""
+    mine = {w.lower() for w in _COMPOUND.findall(claim)}
+    theirs = {w.lower() for w in _COMPOUND.findall(span)}
+    out = []
+    for a, b in ((mine - theirs, theirs - mine), (theirs - mine, mine - theirs)):
+        for w in a:
+            for p in NEGATING_PREFIXES:
+                if w.startswith(p) and len(w) - len(p) >= 4 and w[len(p) :] in b:
+                    out.append(f"“{w}” and “{w[len(p) :]}” are opposites (claim and cited sentence differ)")
+    return out
+
+
+def _frame_words(text: str) -> set[str]:
+    """Words inside relative time expressions ("last" in "last week" is a time, not an order)."""
+    return {w for expr, _, _ in frames(text) for w in expr.split()}
+
+
+def _opposite(
+    toks: tuple[Token, ...],
+    other: frozenset[str],
+    neg: dict[int, bool],
+    mine: frozenset[str],
+    ctx: dict[str, float],
+) -> tuple[str, bool] | None:
+    """The span's word from the other side of an antonym pair, when it (rather than a word of the claim's
+    side) is the one about what the claim is about: (word, negated)."""
+    against = [u for u in toks if u.lower in other]
+    if not against:
+        return None
+    fit_against = max(_fit(ctx, _word_context(toks, u.index)) for u in against)
+    same = [_fit(ctx, _word_context(toks, u.index)) for u in toks if u.lower in mine]
+    if same and max(same) >= fit_against:
+        return None
+    u = max(against, key=lambda u: _fit(ctx, _word_context(toks, u.index)))
+    return u.text, u.index in neg
 
 
 def _past(t: Token) -> bool:
@@ -410,6 +526,11 @@ def _direction(claim: str, span: str) -> list[str]:
             reasons.append(f"the claim goes from {a} to {b}; the cited sentence from {b} to {a}")
     mine = {m.lower() for m in _UP_DOWN.findall(claim)}
     said = {m.lower() for m in _UP_DOWN.findall(span)}
+    words = {t.lower for t in tokens(span)}
+    said |= {"up"} if words & RISE else set()
+    said |= {"down"} if words & FALL else set()
     if mine and said and not mine & said:
-        reasons.append(f"the claim says “{next(iter(mine))} from”; the cited sentence says “{next(iter(said))} from”")
+        reasons.append(
+            f"the claim says “{next(iter(mine))} from”; the cited sentence says the figure went the other way"
+        )
     return reasons

@@ -22,7 +22,7 @@ _WORDS = "|".join(sorted([*_SMALL, *_TENS, *SCALES, "dozen", "a", "an", "and"], 
 _UNIT_AFTER = "|".join(sorted((re.escape(u) for u in UNITS if u[0].isalpha() or u == "%"), key=len, reverse=True))
 _CURRENCY = r"(?P<cur>US\$|\$|€|£|¥)?"
 _DIGITS = (
-    _CURRENCY + r"(?P<num>(?<![\w.,])\d{1,3}(?:,\d{3})+(?:\.\d+)?|(?<![\w.,])\d+(?:\.\d+)?)"
+    _CURRENCY + r"(?P<num>(?<![\w.,])\d{1,3}(?:,\d{3})+(?:\.\d+)?|(?<![\w.,])\d+(?:\.\d+)?|(?<![\w.,])\.\d+)"
     r"(?:(?P<suffix>k|m|mn|mln|bn|b|tn|trn)\b|\s?(?P<scale>hundred|thousand|million|billion|trillion)s?\b)?"
 )
 _SPELLED = (

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import io
 import json
 import os
 import re
@@ -46,6 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--data-dir", type=Path, default=argparse.SUPPRESS, help="local store and caches (RAG_DATA_DIR)")
     g.add_argument("--chroma-url", default=argparse.SUPPRESS, help="use a Chroma server (RAG_CHROMA_URL)")
     g.add_argument("--collection", default=argparse.SUPPRESS, help="collection name (RAG_COLLECTION)")
+    g.add_argument(
+        "--verify",
+        choices=["rules", "llm"],
+        default=argparse.SUPPRESS,
+        help="llm: the model also judges each claim, shown beside the rules' verdict (RAG_VERIFY)",
+    )
     g.add_argument(
         "--engine",
         choices=["auto", "extractive", "llm"],
@@ -192,6 +199,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
             overrides[name] = getattr(args, name)
     if hasattr(args, "engine"):
         overrides["generator"] = args.engine
+    if hasattr(args, "verify"):
+        overrides["verify"] = args.verify
     return Settings.from_env(**overrides)
 
 
@@ -209,8 +218,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return 2
+    out, err = sys.stdout, sys.stderr
     try:
         settings = settings_from(args)
+        # Every line printed passes the redactor: a key echoed by a model or an error never reaches the terminal.
+        sys.stdout, sys.stderr = _Redacting(out, settings.redact), _Redacting(err, settings.redact)
         handler = globals()[f"cmd_{args.command}"]
         return int(handler(args, settings) or 0)
     except RagError as exc:
@@ -220,8 +232,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("\nrag: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
         return 1
+    finally:
+        sys.stdout, sys.stderr = out, err
+
+
+class _Redacting(io.TextIOBase):
+    """A text stream that passes everything written through ``redact`` first."""
+
+    def __init__(self, inner: Any, redact: Any) -> None:
+        self._inner = inner
+        self._redact = redact
+
+    def write(self, text: str) -> int:
+        self._inner.write(self._redact(text))
+        return len(text)
+
+    def flush(self) -> None:
+        self._inner.flush()
+
+    def isatty(self) -> bool:
+        return bool(self._inner.isatty())
+
+    def fileno(self) -> int:
+        return int(self._inner.fileno())
 
 
 # -- commands -------------------------------------------------------------------------------------------
@@ -302,6 +337,8 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     _ensure_corpus(pipeline, quiet=args.json)
     stream = not args.json and not args.no_stream
     answer = pipeline.ask(question, filters=_filters(args), on_text=_writer() if stream else None)
+    for note in answer.notes:
+        print(f"rag: note: {note}", file=sys.stderr)
     if args.json:
         print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
     elif stream:
@@ -342,7 +379,7 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
             continue
         if line == "/sources":
             last = convo.last
-            print(render.sources(last) if last else "(nothing asked yet)")
+            print(render.sources(last, full=True) if last else "(nothing asked yet)")
             continue
         if line.startswith("/"):
             print("commands: /sources /reset /quit")
@@ -429,7 +466,7 @@ def _refresh(pipeline: Any, feeds_file: Path) -> None:
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
-    from rag import evalbrief
+    from rag import evalbrief, evalclaims
     from rag.evalcases import load_dataset, load_suite
     from rag.evalreport import baseline_data, check, print_report, write_report
     from rag.evaluate import run
@@ -441,15 +478,33 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         from rag.judge import Judge
 
         judge = Judge(settings, chat_model)
-    paths = list(args.suites) or [
+    paths = [settings.evals_dir / "claims.yaml" if p == Path("claims") and not p.exists() else p for p in args.suites]
+    paths = paths or [
         settings.evals_dir / "known_facts.yaml",
         settings.evals_dir / "brief_known_facts.yaml",
+        settings.evals_dir / "claims.yaml",
     ]
     if args.dataset and not args.suites:
         paths = []
+    claims_only = bool(paths) and all(evalclaims.is_claims_suite(p) for p in paths)
     jobs: list[tuple[str, Any]] = []  # (name, thunk producing a report)
     for path in paths:
-        if evalbrief.is_brief_suite(path):
+        if evalclaims.is_claims_suite(path):
+            verifier = None
+            if settings.verify == "llm":
+                if chat_model is None:
+                    raise ConfigError("--verify llm needs an LLM: set OPENAI_API_KEY or OPENAI_BASE_URL")
+                from rag.verify import LLMVerifier
+
+                verifier = LLMVerifier(settings, chat_model)
+            data = args.dataset[0] if args.dataset else None
+            jobs.append(
+                (
+                    path.stem,
+                    lambda p=path, v=verifier, d=data: evalclaims.run_claims(p, settings, dataset=d, verifier=v),
+                )
+            )
+        elif evalbrief.is_brief_suite(path):
             jobs.append((path.stem, lambda p=path: evalbrief.run_known_facts(p, settings)))
         else:
             suite = load_suite(path)
@@ -461,7 +516,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
                     ),
                 )
             )
-    for d in args.dataset:
+    for d in [] if claims_only else args.dataset:
         suite = load_dataset(d, args.limit)
         jobs.append(
             (
@@ -479,6 +534,20 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     status = 0
     for name, job in jobs:
         report = job()
+        if isinstance(report, evalclaims.ClaimsReport):
+            for path in args.report:
+                out = path if len(jobs) == 1 else path.with_name(f"{path.stem}.{_slug(name)}.json")
+                evalclaims.write_claims_report(report, out.with_suffix(".json"))
+                print(f"report written to {out.with_suffix('.json')}", file=sys.stderr)
+            if args.json:
+                print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+            else:
+                evalclaims.print_claims_report(report)
+            missed = report.problems() if args.check else []
+            for problem in missed:
+                print(f"rag: eval: {name}: {problem}", file=sys.stderr)
+            status = 1 if missed else status
+            continue
         is_brief = isinstance(report, evalbrief.BriefEvalReport)
         for path in args.report:
             # Several suites in one run: one file each, named after the suite (report.json → report.<suite>.json).

@@ -19,10 +19,12 @@ def quote_block(c: Citation, width: int = 100) -> str:
     return f"{body}\n    (article {c.article_id}, characters {c.start}–{c.end})"
 
 
-def sources(answer: Answer, width: int = 100) -> str:
-    if not answer.citations:
-        return "No sources." if answer.refused else ""
-    lines = ["Sources:"]
+def sources(answer: Answer, width: int = 100, full: bool = False) -> str:
+    """The sources block: citations with their quotes, "as of", what failed its checks and why, the optional
+    LLM verdicts beside the rules', and (``full``, as chat's ``/sources``) a refused answer's unverified text."""
+    lines = ["No sources."] if answer.refused and not answer.citations else []
+    if answer.citations:
+        lines.append("Sources:")
     for c in answer.citations:
         lines.append(source_line(c))
         lines.append(quote_block(c, width))
@@ -30,6 +32,23 @@ def sources(answer: Answer, width: int = 100) -> str:
         lines.append(f"As of {answer.as_of} (newest cited article).")
     if answer.unsupported:
         lines.append(f"{len(answer.unsupported)} sentence(s) marked [unverified]: not supported by the cited source.")
+    failed = [c for c in answer.claims if not c.supported]
+    if failed and (full or not answer.refused):
+        for f in failed:
+            lines.append(
+                textwrap.fill(f"unverified: {f.text} ({'; '.join(f.reasons)})", width, subsequent_indent="    ")
+            )
+    if any(c.llm for c in answer.claims):
+        lines.append("Model check (shown beside the rules, never instead):")
+        for k in answer.claims:
+            why = f": {k.llm_reason}" if k.llm_reason else ""
+            lines.append(textwrap.fill(f"  {k.llm or 'not checked'} — {k.text}{why}", width, subsequent_indent="    "))
+    if answer.unverified_text:
+        if full:
+            lines.append("UNVERIFIED model text (every sentence failed its checks; not an answer):")
+            lines.append(textwrap.fill(answer.unverified_text, width, initial_indent="    ", subsequent_indent="    "))
+        else:
+            lines.append("The model's own text failed every check and is withheld (/sources in chat, --json).")
     return "\n".join(lines)
 
 

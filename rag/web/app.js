@@ -128,9 +128,49 @@
     return node;
   }
 
+  // The answer's text with every sentence that failed its checks wrapped so nobody can miss it.
+  function answerText(answer, byKey) {
+    const node = el("p", { class: "text" });
+    const reasons = new Map((answer.claims || []).filter((c) => !c.supported).map((c) => [c.text, c.reasons]));
+    let rest = answer.text;
+    for (const sentence of answer.unsupported || []) {
+      const marked = `${sentence} [unverified]`;
+      const at = rest.indexOf(marked);
+      if (at < 0) continue;
+      node.append(withMarkers("span", "", rest.slice(0, at), byKey));
+      const why = reasons.get(sentence) || [];
+      const flagged = withMarkers("span", "unverified", sentence, byKey);
+      flagged.prepend(el("strong", { class: "badge" }, "Unverified"), " ");
+      if (why.length) flagged.title = why.join("; ");
+      node.append(flagged);
+      if (why.length) node.append(el("span", { class: "why" }, ` (${why.join("; ")})`));
+      rest = rest.slice(at + marked.length);
+    }
+    node.append(withMarkers("span", "", rest, byKey));
+    return node;
+  }
+
   function renderAnswer(box, answer) {
     const byKey = new Map(answer.citations.map((c) => [c.key, c]));
-    const parts = [withMarkers("p", "text", answer.text, byKey)];
+    const parts = [answerText(answer, byKey)];
+    for (const note of answer.notes || []) parts.push(el("p", { class: "note" }, `Note: ${note}`));
+    if (answer.refused && answer.unverified_text) {
+      // Every sentence failed its checks: the refusal stands; the model's text only behind a toggle.
+      const details = el("details", { class: "unverified-text" });
+      details.append(el("summary", {}, "Show the model's unverified text (it failed every check)"));
+      details.append(el("p", { class: "unverified" }, el("strong", { class: "badge" }, "Unverified"), " ", answer.unverified_text));
+      const list = el("ul", { class: "why" });
+      for (const c of answer.claims || []) if (!c.supported) list.append(el("li", {}, `${c.text}: ${c.reasons.join("; ")}`));
+      details.append(list);
+      parts.push(details);
+    }
+    if ((answer.claims || []).some((c) => c.llm)) {
+      const list = el("ul", { class: "model-check", "aria-label": "Model check, beside the rules" });
+      for (const c of answer.claims) {
+        list.append(el("li", {}, `Model check: ${c.llm || "not checked"}${c.llm_reason ? " (" + c.llm_reason + ")" : ""} — ${c.text}`));
+      }
+      parts.push(list);
+    }
     if (answer.standalone_question && answer.standalone_question !== answer.question) {
       parts.push(el("p", { class: "searched" }, `Searched for: ${answer.standalone_question}`));
     }

@@ -114,7 +114,7 @@ blockquote{margin:.3em 0;padding-left:.6em;border-left:3px solid #ccc;color:#444
 
 
 def _cite_links(text: str) -> str:
-    return re.sub(r"\[(\d+)\]", r'<sup><a href="#s\1" aria-label="source \1">[\1]</a></sup>', html.escape(text))
+    return MARKER.sub(r'<sup><a href="#s\1" aria-label="source \1">[\1]</a></sup>', html.escape(text))
 
 
 def to_html(brief: Briefing) -> str:

@@ -203,3 +203,55 @@ def test_openai_embeddings_are_selectable(tmp_path: Path, fake_openai: FakeOpenA
     local = Pipeline.from_settings(settings.replace(embedder="local"))
     with pytest.raises(Exception, match="rag ingest --rebuild"):
         local.ask("anything")
+
+
+def test_each_claim_cites_its_own_span(llm: Pipeline, fake_openai: FakeOpenAI) -> None:
+    fake_openai.queue(
+        "About 10,000 North Korean soldiers have been deployed to eastern Russia [1]. "
+        "Putin has not refuted the presence of North Korean troops in the conflict [1]."
+    )
+    answer = llm.ask(Q)
+    assert not answer.unsupported and len(answer.claims) == 2 and all(c.supported for c in answer.claims)
+    assert answer.text.endswith("[2].") and len(answer.citations) == 2
+    assert "10,000" in answer.citations[0].quote and "refuted" in answer.citations[1].quote
+
+
+def test_an_answer_that_fails_every_check_is_a_refusal(llm: Pipeline, fake_openai: FakeOpenAI) -> None:
+    fake_openai.queue(
+        "Approximately 3,000 North Korean soldiers have been deployed to eastern Russia for training [1]. "
+        "Trudeau and Yoon welcomed North Korea's deployment [1]."
+    )
+    streamed: list[str] = []
+    answer = llm.ask(Q, on_text=streamed.append)
+    assert answer.refused and answer.text == CANNOT_ANSWER and not answer.citations
+    assert streamed == [CANNOT_ANSWER]  # nothing was shown that then turned into a refusal
+    assert "3,000" in answer.unverified_text and "[1]" not in answer.unverified_text
+    assert len(answer.claims) == 2 and all(not c.supported and c.reasons for c in answer.claims)
+    assert answer.to_dict()["refused"] is True and answer.to_dict()["unverified_text"]
+
+
+def test_a_key_the_model_echoes_is_redacted(llm: Pipeline, fake_openai: FakeOpenAI) -> None:
+    fake_openai.queue(f"About 10,000 North Korean soldiers are in eastern Russia [1]. My key is {KEY.upper()} [1].")
+    pieces: list[str] = []
+    answer = llm.ask(Q, on_text=pieces.append)
+    dumped = json.dumps(answer.to_dict()) + "".join(pieces)
+    assert KEY.upper() not in dumped and KEY[:8].upper() not in dumped and "****" in answer.text
+
+
+def test_optional_llm_verification_is_shown_beside_the_rules(
+    tmp_path: Path, fake_openai: FakeOpenAI, embedder: object
+) -> None:
+    p = Pipeline.from_settings(llm_settings(tmp_path, fake_openai, verify="llm"), embedder=embedder)  # type: ignore[arg-type]
+    p.ensure_corpus()
+    fake_openai.queue(
+        "About 10,000 North Korean soldiers are in eastern Russia [1]. Trudeau and Yoon welcomed the deployment [1].",
+        # The scripted "model" disagrees with the rules on purpose: its verdicts are shown, never obeyed.
+        '[{"claim": 1, "verdict": "fails", "reason": "scripted"}, {"claim": 2, "verdict": "holds", "reason": ""}]',
+    )
+    answer = p.ask(Q)
+    first, second = answer.claims
+    assert first.supported and first.llm == "fails" and first.llm_reason == "scripted"
+    assert not second.supported and second.llm == "holds" and answer.unsupported == [second.text]
+    verify = fake_openai.chat_requests()[1].body
+    assert verify["temperature"] == 0
+    assert "Trudeau and Yoon welcomed the deployment" in verify["messages"][-1]["content"]

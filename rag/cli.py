@@ -366,6 +366,9 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
         except EOFError:
             print()
             return 0
+        except UnicodeDecodeError:
+            print("rag: error: that line is not valid UTF-8 text; retype it", file=sys.stderr)
+            continue
         line = line.strip()
         if not line:
             continue

@@ -3,11 +3,8 @@ reported as mean ± spread. Never needed for CI; used only with ``rag eval --jud
 
 from __future__ import annotations
 
-import json
-import re
-
 from rag.llm import format_sources
-from rag.prompts import load_prompt
+from rag.prompts import load_prompt, reply_json
 from rag.provider import ChatModel
 from rag.settings import Settings
 from rag.types import Answer
@@ -40,13 +37,7 @@ class Judge:
 
 
 def _parse(reply: str) -> dict[str, float]:
-    m = re.search(r"\{.*\}", reply, re.DOTALL)
-    if not m:
-        return {}
-    try:
-        data = json.loads(m.group())
-    except json.JSONDecodeError:
-        return {}
+    data = reply_json(reply, dict) or {}
     out = {}
     for key in ("faithfulness", "relevance"):
         try:

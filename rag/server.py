@@ -34,7 +34,7 @@ from starlette.exceptions import HTTPException
 
 from rag.chat import Conversation
 from rag.errors import Cancelled, EmptyCorpusError, EmptyWindowError, InputError, ProviderError, RagError, StoreError
-from rag.pipeline import Pipeline
+from rag.pipeline import Pipeline, clean_question
 from rag.provider import cancel_scope
 from rag.sessions import Sessions
 from rag.settings import Settings
@@ -85,12 +85,9 @@ class AskRequest(BaseModel):
     @classmethod
     def _question(cls, value: str) -> str:
         try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise ValueError("the question is not valid text (a lone surrogate); send UTF-8 text") from None
-        value = " ".join(value.split())
-        if not value:
-            raise ValueError("the question is empty")
+            value = clean_question(value)
+        except InputError as exc:
+            raise ValueError(str(exc)) from None
         if len(value) > MAX_QUESTION:
             raise ValueError(f"the question is {len(value):,} characters long; the limit is {MAX_QUESTION:,}")
         return value

@@ -6,11 +6,10 @@ each (claim, aligned span) pair at temperature 0. Its verdict is recorded beside
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 
 from rag.cite import strip_markers
-from rag.prompts import load_prompt
+from rag.prompts import load_prompt, reply_json
 from rag.provider import ChatModel
 from rag.settings import Settings
 from rag.types import Citation, ClaimCheck
@@ -46,15 +45,8 @@ class LLMVerifier:
 
 def parse(reply: str) -> dict[int, tuple[str, str]]:
     """claim number → (verdict, reason) from the model's JSON array; anything unreadable is left out."""
-    m = re.search(r"\[.*\]", reply, re.DOTALL)
-    if not m:
-        return {}
-    try:
-        data = json.loads(m.group())
-    except json.JSONDecodeError:
-        return {}
     out: dict[int, tuple[str, str]] = {}
-    for item in data if isinstance(data, list) else []:
+    for item in reply_json(reply, list) or []:
         if not isinstance(item, dict):
             continue
         try:

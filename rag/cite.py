@@ -9,9 +9,10 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from rag.meaning import content_roots, coverage, disagreements
+from rag.meaning import coverage, disagreements
 from rag.sentences import split_spans
 from rag.types import Article, Chunk, Citation, ClaimCheck, Hit
+from rag.words import content_roots
 
 #: The ``[n]`` citation marker, wherever text carries one (answers, brief sentences, overviews).
 MARKER = re.compile(r"\[(\d{1,3})\]")

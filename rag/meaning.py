@@ -8,87 +8,32 @@ General linguistic checks over word lists (`rag/lexicon.py`), never fitted to pa
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable
 from functools import lru_cache
 
-from rag.lexical import STOPWORDS, stem
+from rag.lexical import STOPWORDS
 from rag.lexicon import (
-    ANTONYMS,
-    AUXILIARIES,
     COMMON_STARTERS,
     COUNT_SYNONYMS,
     FALL,
-    FUTURE_CUES,
-    HEDGES,
-    IRREGULAR_PAST,
-    LEMMAS,
     MONTHS,
-    NEGATING_PREFIXES,
-    NEGATIONS,
     RISE,
-    TIME_FRAMES,
     UNITS,
     WEEKDAYS,
 )
 from rag.numbers import Number, find_numbers, same_value
+from rag.polarity import polarity
+from rag.words import Token, content_roots, fit, frames, root, tokens, word_context
 
 #: Units that measure (a swap between them changes the quantity); counts of days or years are left to numbers.
 _MEASURES = frozenset(
     "percent points usd eur gbp jpy cny inr mile km m ft in kg lb ton acre ha deg mph gal l bbl".split()
 )
 
-_TOKEN = re.compile(r"[A-Za-z]+(?:['’][A-Za-z]+)*|\d[\d,.]*\d|\d|[.,;:!?()\"“”—–]")
-_BOUNDARY = frozenset('.,;:!?()"“”—–') | {"but", "while", "whereas", "although", "though", "and", "which", "who"}
 _DEMONYMS = {"british": "britain", "french": "france", "dutch": "netherlands", "swiss": "switzerland",
              "danish": "denmark", "filipino": "philippines", "welsh": "wales", "american": "america"}  # fmt: skip
 _ALIASES = {"america": "united states", "us": "united states", "usa": "united states", "uk": "united kingdom",
             "britain": "united kingdom"}  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Token:
-    text: str
-    lower: str
-    root: str
-    index: int
-    initial: bool  #: first word of a sentence or quotation
-
-    @property
-    def capitalised(self) -> bool:
-        return self.text[0].isupper()
-
-    @property
-    def word(self) -> bool:
-        return self.text[0].isalpha()
-
-
-def root(word: str) -> str:
-    """A matching key: lower case, possessive dropped, lightly stemmed ("denied", "denies", "deny" → "deny")."""
-    w = re.sub(r"['’]s$", "", word.lower()).replace("’", "'")
-    if not w[:1].isalpha():
-        return w.replace(",", "")
-    s = stem(LEMMAS.get(w, w))
-    s = s.rstrip("e") if len(s) > 3 else s
-    return s[:-1] + "y" if s.endswith("i") and len(s) > 3 else s
-
-
-@lru_cache(maxsize=4096)
-def tokens(text: str) -> tuple[Token, ...]:
-    out: list[Token] = []
-    initial = True
-    for m in _TOKEN.finditer(text):
-        t = m.group()
-        out.append(Token(t, t.lower().replace("’", "'"), root(t), len(out), initial and t[0].isalnum()))
-        if t[0].isalnum():
-            initial = False
-        if t in {".", "!", "?", ":", '"', "“"}:
-            initial = True
-    return tuple(out)
-
-
-def content_roots(text: str) -> set[str]:
-    return {t.root for t in tokens(text) if t.text[0].isalnum() and t.lower not in STOPWORDS}
 
 
 def coverage(claim: str, span: str) -> float:
@@ -108,7 +53,7 @@ def disagreements(claim: str, span: str, around: str = "", source: str = "") -> 
     reasons: list[str] = []
     for check in (_numbers, _times, _names):
         reasons += check(claim, span, source or span)
-    reasons += _polarity(claim, span, around or span)
+    reasons += polarity(claim, span, around or span)
     reasons += _time_frame(claim, span)
     reasons += _direction(claim, span)
     return list(dict.fromkeys(reasons))
@@ -145,10 +90,6 @@ def _context(text: str, n: Number) -> dict[str, float]:
         if t.lower not in STOPWORDS:
             out[t.root] = max(out.get(t.root, 0.0), 1.0 if dist <= 3 else 0.5)
     return out
-
-
-def _fit(a: dict[str, float], b: dict[str, float]) -> float:
-    return sum(min(w, b[k]) for k, w in a.items() if k in b)
 
 
 def _numbers(claim: str, span: str, source: str) -> list[str]:
@@ -192,8 +133,8 @@ def _numbers(claim: str, span: str, source: str) -> list[str]:
 def _misplaced(claim: str, n: Number, span: str, same: list[Number], others: list[Number]) -> str:
     """A reason when another figure of the span fits the words around ``n`` in the claim clearly better."""
     ctx = _context(claim, n)
-    mine = max(_fit(ctx, _context(span, m)) for m in same)
-    best = max(((m, _fit(ctx, _context(span, m))) for m in others), key=lambda x: x[1], default=None)
+    mine = max(fit(ctx, _context(span, m)) for m in same)
+    best = max(((m, fit(ctx, _context(span, m))) for m in others), key=lambda x: x[1], default=None)
     if best and best[1] >= 2.0 and best[1] >= mine + 1.5:
         return f"{n.text} is not the cited sentence's figure for this (it says {best[0].text})"
     return ""
@@ -246,23 +187,13 @@ def _times(claim: str, span: str, source: str) -> list[str]:
                 said = f" (it says {theirs[0][0].text})" if theirs else ""
                 reasons.append(f"{t.text} is not in the cited sentence{said}")
                 continue
-            ctx = _word_context(c_toks, t.index)
-            mine = max(_fit(ctx, _word_context(s_toks, u.index)) for u in same)
-            other = max(((u, _fit(ctx, _word_context(s_toks, u.index))) for u, v in theirs if v != value),
+            ctx = word_context(c_toks, t.index)
+            mine = max(fit(ctx, word_context(s_toks, u.index)) for u in same)
+            other = max(((u, fit(ctx, word_context(s_toks, u.index))) for u, v in theirs if v != value),
                         key=lambda x: x[1], default=None)  # fmt: skip
             if other and other[1] >= 2.0 and other[1] >= mine + 1.5:
                 reasons.append(f"{t.text} is not the cited sentence's date for this (it says {other[0].text})")
     return reasons
-
-
-def _word_context(toks: tuple[Token, ...], i: int) -> dict[str, float]:
-    before = [t for t in toks[:i] if t.word][-6:]
-    after = [t for t in toks[i + 1 :] if t.word][:6]
-    out: dict[str, float] = {}
-    for dist, t in [*((len(before) - k, t) for k, t in enumerate(before)), *((k + 1, t) for k, t in enumerate(after))]:
-        if t.lower not in STOPWORDS and t.lower not in WEEKDAYS and t.lower not in MONTHS:
-            out[t.root] = max(out.get(t.root, 0.0), 1.0 if dist <= 3 else 0.5)
-    return out
 
 
 def _is_name(t: Token, claim_tokens: tuple[Token, ...], source_tokens: tuple[Token, ...]) -> bool:
@@ -338,163 +269,7 @@ def _names(claim: str, span: str, source: str) -> list[str]:
     return [f"{' '.join(m)} is not in the cited sentence" for m in missing]
 
 
-# -- polarity --------------------------------------------------------------------------------------------
-
-
-def _governed(toks: tuple[Token, ...], is_cue: Callable[[Token], bool]) -> dict[int, bool]:
-    """Token index → True for each content word a cue governs: the first one after it in its clause
-    ("has not yet been refuted": refuted; "may already be stationed": stationed)."""
-    out: dict[int, bool] = {}
-    for t in toks:
-        if is_cue(t):
-            for u in toks[t.index + 1 : t.index + 6]:
-                if not u.word or u.lower in _BOUNDARY:
-                    break
-                if u.lower in AUXILIARIES or u.lower in NEGATIONS:
-                    continue
-                out[u.index] = True
-                break
-    return out
-
-
-def _negated(toks: tuple[Token, ...]) -> dict[int, bool]:
-    return _governed(toks, lambda t: t.lower in NEGATIONS or t.lower.endswith("n't"))
-
-
-def _hedged(toks: tuple[Token, ...]) -> dict[int, bool]:
-    return _governed(toks, lambda t: t.lower in HEDGES)
-
-
-def _cued(toks: tuple[Token, ...], i: int, cues: Iterable[str], reach: int = 4) -> bool:
-    """Whether one of ``cues`` (words or two-word phrases) comes shortly before token ``i`` in its clause."""
-    before: list[str] = []
-    for u in reversed(toks[max(0, i - reach - 1) : i]):
-        if not u.word or (u.lower in _BOUNDARY and u.lower not in {"and"}):
-            break
-        before.insert(0, u.lower)
-    joined = " " + " ".join(before) + " "
-    return any(f" {c} " in joined for c in cues)
-
-
-def _polarity(claim: str, span: str, around: str) -> list[str]:
-    reasons = []
-    c_toks, s_toks, a_toks = tokens(claim), tokens(span), tokens(around)
-    c_neg, s_neg = _negated(c_toks), _negated(s_toks)
-    c_roots = {t.root for t in c_toks if t.word}
-    s_roots = {t.root for t in s_toks if t.word}
-    c_neg_roots = {c_toks[i].root for i in c_neg}
-    s_neg_roots = {s_toks[i].root for i in s_neg}
-    for i in c_neg:
-        r = c_toks[i].root
-        if r in s_roots and r not in s_neg_roots:
-            reasons.append(f"the claim negates “{c_toks[i].text}”; the cited sentence does not")
-    s_plain_roots = {t.root for t in s_toks if t.word and t.index not in s_neg}
-    for i in s_neg:
-        r = s_toks[i].root
-        if r in c_roots and r not in c_neg_roots and r not in s_plain_roots:
-            reasons.append(f"the cited sentence negates “{s_toks[i].text}”; the claim does not")
-    # Opposites: a claim word whose side of an antonym pair is absent from the span while the other is there
-    # (or in the sentences next to it) says the reverse — unless a negation turns one of them around.
-    in_frames = _frame_words(claim)
-    for t in c_toks:
-        if not t.word or t.lower in in_frames:
-            continue
-        for a, b in ANTONYMS:
-            if t.lower not in a and t.lower not in b:
-                continue
-            mine, other = (a, b) if t.lower in a else (b, a)
-            if t.lower in mine and t.lower in other:
-                continue
-            if any(u.root == t.root for u in s_toks):
-                continue
-            flip = _opposite(s_toks, other, s_neg, mine, _word_context(c_toks, t.index)) or (
-                None
-                if any(u.lower in mine for u in a_toks)
-                else _opposite(a_toks, other, _negated(a_toks), mine, _word_context(c_toks, t.index))
-            )
-            if flip is not None and not (flip[1] ^ (t.index in c_neg)):
-                reasons.append(f"“{t.text}” is the opposite of the cited sentence's “{flip[0]}”")
-                break
-    reasons += _prefixed_opposites(claim, span)
-    # Hedges and tense on the shared words: "may be stationed" is not "are stationed"; "is set to occur" has
-    # not occurred.
-    s_hedged, c_hedged = _hedged(s_toks), _hedged(c_toks)
-    for u in s_toks:
-        if not u.word or u.root not in c_roots or (u.lower in STOPWORDS and u.lower not in {"have", "be", "do"}):
-            continue
-        mine_t = [t for t in c_toks if t.root == u.root]
-        if u.index in s_hedged and not any(t.index in c_hedged or t.index in c_neg for t in mine_t):
-            reasons.append(f"the cited sentence only says “{u.text}” may be so; the claim states it as fact")
-        fut_s = _cued(s_toks, u.index, FUTURE_CUES)
-        fut_c = any(_cued(c_toks, t.index, FUTURE_CUES) for t in mine_t)
-        if fut_s and not fut_c and any(_past(t) for t in mine_t):
-            reasons.append(f"the cited sentence says “{u.text}” is still to come; the claim says it happened")
-        elif fut_c and not fut_s and _past(u):
-            reasons.append(f"the cited sentence says “{u.text}” happened; the claim says it is still to come")
-    return list(dict.fromkeys(reasons))
-
-
-_COMPOUND = re.compile(r"[A-Za-z]+(?:-[A-Za-z]+)*")
-
-
-def _prefixed_opposites(claim: str, span: str) -> list[str]:
-    """A word and its prefixed opposite: "stabilize" / "destabilize", "likely" / "unlikely"."""
-    mine = {w.lower() for w in _COMPOUND.findall(claim)}
-    theirs = {w.lower() for w in _COMPOUND.findall(span)}
-    out = []
-    for a, b in ((mine - theirs, theirs - mine), (theirs - mine, mine - theirs)):
-        for w in a:
-            for p in NEGATING_PREFIXES:
-                if w.startswith(p) and len(w) - len(p) >= 4 and w[len(p) :] in b:
-                    out.append(f"“{w}” and “{w[len(p) :]}” are opposites (claim and cited sentence differ)")
-    return out
-
-
-def _frame_words(text: str) -> set[str]:
-    """Words inside relative time expressions ("last" in "last week" is a time, not an order)."""
-    return {w for expr, _, _ in frames(text) for w in expr.split()}
-
-
-def _opposite(
-    toks: tuple[Token, ...],
-    other: frozenset[str],
-    neg: dict[int, bool],
-    mine: frozenset[str],
-    ctx: dict[str, float],
-) -> tuple[str, bool] | None:
-    """The span's word from the other side of an antonym pair, when it (rather than a word of the claim's
-    side) is the one about what the claim is about: (word, negated)."""
-    against = [u for u in toks if u.lower in other]
-    if not against:
-        return None
-    fit_against = max(_fit(ctx, _word_context(toks, u.index)) for u in against)
-    same = [_fit(ctx, _word_context(toks, u.index)) for u in toks if u.lower in mine]
-    if same and max(same) >= fit_against:
-        return None
-    u = max(against, key=lambda u: _fit(ctx, _word_context(toks, u.index)))
-    return u.text, u.index in neg
-
-
-def _past(t: Token) -> bool:
-    return t.lower in IRREGULAR_PAST or (t.lower.endswith("ed") and len(t.lower) > 4)
-
-
 # -- time frame and direction ----------------------------------------------------------------------------
-
-
-def frames(text: str) -> list[tuple[str, str, str]]:
-    """(expression, direction, unit) for each relative time expression ("later this week": future, week)."""
-    out: list[tuple[str, str, str]] = []
-    taken: list[tuple[int, int]] = []
-    for pattern, direction in TIME_FRAMES:
-        for m in pattern.finditer(text):
-            if any(a < m.end() and m.start() < b for a, b in taken):
-                continue
-            taken.append(m.span())
-            words = m.group().lower().split()
-            unit = words[-1].rstrip("s") if len(words) > 1 else ""
-            out.append((m.group().lower(), direction, unit))
-    return out
 
 
 def _time_frame(claim: str, span: str) -> list[str]:

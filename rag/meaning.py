@@ -272,12 +272,24 @@ def _names(claim: str, span: str, source: str) -> list[str]:
 # -- time frame and direction ----------------------------------------------------------------------------
 
 
+#: Time words too vague to demand from a span: "the Pentagon now estimates" is not a claim about when.
+_VAGUE_PRESENT = frozenset({"now", "currently"})
+#: Vague times that still point one way: "recently" must not meet a span's "next week".
+_VAGUE = frozenset({"recently", "soon", "previously", "formerly", "shortly", "upcoming", "in the coming"})
+
+
 def _time_frame(claim: str, span: str) -> list[str]:
+    """Each relative time in the claim must be the span's. A definite one ("last week") must be there; a
+    vague one ("recently", "soon") only must not point the other way from the span's."""
     reasons = []
     theirs = frames(span)
     for expr, direction, unit in frames(claim):
         if any(e == expr or (d == direction and u == unit and unit) for e, d, u in theirs):
             continue
+        if expr in _VAGUE_PRESENT:
+            continue
+        if expr in _VAGUE and not any(d != direction and d != "present" for _, d, _ in theirs):
+            continue  # "recently" against a span with no time, or one pointing the same way
         said = f" (it says “{theirs[0][0]}”)" if theirs else ""
         reasons.append(f"“{expr}” is not the cited sentence's time frame{said}")
     return reasons

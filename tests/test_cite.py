@@ -64,6 +64,11 @@ def test_changed_meaning_is_caught_with_its_reason(claim: str, reason: str) -> N
         "The presence of North Korean troops in the conflict has not been refuted by Russian President Vladimir Putin.",
         "On Tuesday, Prime Minister Justin Trudeau held discussions with South Korean President Yoon Suk Yeol.",
         "Some North Korean troops may already be stationed near the frontlines, South Korean officials noted.",
+        # The way a model paraphrases: vague "now", dropped clauses, its own words for the rest.
+        "The Pentagon now estimates that about 10,000 North Korean soldiers have been sent to eastern Russia.",
+        "Putin has not denied that North Korean troops are present, saying the partnership is Russia's prerogative.",
+        "Yoon said he was worried about how fast the deployment is happening.",
+        "Russia and North Korea signed a treaty in June.",
     ],
 )
 def test_faithful_rewordings_pass(claim: str) -> None:

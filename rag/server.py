@@ -283,8 +283,13 @@ class _RedactingFilter(logging.Filter):
         self.redact = redact
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = self.redact(record.getMessage())
-        record.args = ()
+        # Message and arguments each redacted, kept apart: formatters (uvicorn's access log) read the args.
+        if isinstance(record.msg, str):
+            record.msg = self.redact(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(self.redact(a) if isinstance(a, str) else a for a in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {k: self.redact(v) if isinstance(v, str) else v for k, v in record.args.items()}
         return True
 
 

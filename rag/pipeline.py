@@ -77,7 +77,14 @@ class Pipeline:
 
     def ingest_items(self, items: Iterable[Any], **kwargs: Any) -> IngestReport:
         """Ingest already-loaded ``Article | Skipped`` items (files, feeds, pages, datasets)."""
-        report = ingest_items(items, store=self.store, embedder=self.embedder, chunker=self.chunker, **kwargs)
+        report = ingest_items(
+            items,
+            store=self.store,
+            embedder=self.embedder,
+            chunker=self.chunker,
+            lexical=self.retriever.lexical,
+            **kwargs,
+        )
         self.retriever.refresh()
         return report
 

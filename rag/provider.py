@@ -47,11 +47,11 @@ def describe_endpoint(settings: Settings) -> str:
     return settings.openai_base_url or "api.openai.com"
 
 
-def provider_error(exc: BaseException, settings: Settings) -> ProviderError:
+def provider_error(exc: BaseException, settings: Settings, what: str = "the LLM", where: str = "") -> ProviderError:
     """One line naming the endpoint and the failure, never the key."""
     import openai
 
-    where = describe_endpoint(settings)
+    where = where or describe_endpoint(settings)
     tries = f" after {settings.max_retries + 1} attempt(s)"
     if isinstance(exc, openai.APITimeoutError):
         msg, retryable, status = f"timed out{tries} (RAG_TIMEOUT={settings.timeout:g}s)", True, None
@@ -68,7 +68,7 @@ def provider_error(exc: BaseException, settings: Settings) -> ProviderError:
             msg += f"; check RAG_MODEL ({settings.model}) and OPENAI_BASE_URL"
     else:
         msg, retryable, status = f"failed: {type(exc).__name__}", False, None
-    return ProviderError(settings.redact(f"the LLM at {where} {msg}"), retryable=retryable, status=status)
+    return ProviderError(settings.redact(f"{what} at {where} {msg}"), retryable=retryable, status=status)
 
 
 def _detail(exc: Any) -> str:
@@ -99,17 +99,27 @@ def stream_chat(model: BaseChatModel, messages: list[Any], settings: Settings) -
         raise
 
 
+#: Tokens per embeddings request at most (OpenAI allows 300k; self-hosted servers often less).
+EMBED_REQUEST_TOKENS = 64_000
+
+
 class OpenAIEmbedder:
-    """OpenAI (or compatible) embeddings; selected with ``RAG_EMBEDDER=openai``."""
+    """OpenAI or any OpenAI-compatible embeddings server (vLLM, TEI, Ollama…); ``RAG_EMBEDDER=openai``.
+
+    The server is ``RAG_EMBEDDINGS_URL``, else ``OPENAI_BASE_URL``, else OpenAI. Texts go in requests of at
+    most ``RAG_EMBED_BATCH`` texts and ``EMBED_REQUEST_TOKENS`` tokens; 429, 5xx and timeouts are retried
+    with backoff (``RAG_MAX_RETRIES``). What still fails stops the ingest with what was committed kept, so
+    running it again resumes."""
 
     def __init__(self, settings: Settings) -> None:
         import openai
 
         self._settings = settings
         self._model = settings.openai_embedding_model
+        self._batch = settings.embed_batch
         self._client = openai.OpenAI(
             api_key=_key(settings),
-            base_url=settings.openai_base_url or None,
+            base_url=settings.embeddings_url or settings.openai_base_url or None,
             timeout=settings.timeout,
             max_retries=settings.max_retries,
         )
@@ -134,14 +144,33 @@ class OpenAIEmbedder:
     def embed(self, texts: list[str]) -> np.ndarray:
         vectors: list[list[float]] = []
         try:
-            for s in range(0, len(texts), 256):
-                res = self._client.embeddings.create(model=self._model, input=texts[s : s + 256])
+            for part in self._requests(texts):
+                res = self._client.embeddings.create(model=self._model, input=part)
                 vectors.extend(d.embedding for d in sorted(res.data, key=lambda d: d.index))
         except Exception as exc:
             if is_provider_failure(exc):
-                raise provider_error(exc, self._settings) from None
+                where = self._settings.embeddings_url or describe_endpoint(self._settings)
+                error = provider_error(exc, self._settings, "the embeddings server", where)
+                raise ProviderError(
+                    f"{error}; an interrupted ingest keeps what it committed: run it again to resume",
+                    retryable=error.retryable,
+                    status=error.status,
+                ) from None
             raise
         arr = np.asarray(vectors, dtype=np.float32)
         if not len(arr):
             return arr.reshape(0, 0)
         return arr / np.maximum(np.linalg.norm(arr, axis=1, keepdims=True), 1e-12)
+
+    def _requests(self, texts: list[str]) -> Iterator[list[str]]:
+        """Consecutive slices of ``texts`` within the per-request count and token limits."""
+        part: list[str] = []
+        budget = 0
+        for text, n in zip(texts, self.count_tokens_many(texts), strict=True):
+            if part and (len(part) >= self._batch or budget + n > EMBED_REQUEST_TOKENS):
+                yield part
+                part, budget = [], 0
+            part.append(text)
+            budget += n
+        if part:
+            yield part

@@ -18,6 +18,7 @@ from typing import Any
 
 from rag import render
 from rag.errors import ConfigError, RagError
+from rag.phases import Phases
 from rag.settings import Settings
 
 EXIT_SKIPPED = 3
@@ -94,6 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("question", nargs="+", help="the question (quote it or not)")
     p.add_argument("--json", action="store_true", help="print the Answer as JSON")
     p.add_argument("--no-stream", action="store_true", help="print the answer only when complete")
+    p.add_argument(
+        "--timings", action="store_true", help="print the time each phase took to stderr (in --json as 'phases')"
+    )
 
     p = sub.add_parser(
         "chat",
@@ -210,7 +214,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        args.phases = Phases()
         settings = settings_from(args)
+        args.phases.mark("settings")
         handler = globals()[f"cmd_{args.command}"]
         return int(handler(args, settings) or 0)
     except RagError as exc:
@@ -293,22 +299,36 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
-    from rag.pipeline import Pipeline
-
+    phases: Phases = args.phases
     question = " ".join(args.question).strip()
     if not question:
         raise ConfigError("the question is empty")
+    from rag.pipeline import Pipeline
+
+    phases.mark("imports")
     pipeline = Pipeline.from_settings(settings)
     _ensure_corpus(pipeline, quiet=args.json)
+    phases.mark("store open (imports chromadb)")
+    _ = pipeline.retriever.lexical
+    phases.mark("index load")
+    if args.timings:  # otherwise the model loads with the first embedding, inside "answer"
+        pipeline.embedder.embed_query(question)
+        phases.mark("embedder load (imports onnxruntime)")
     stream = not args.json and not args.no_stream
     answer = pipeline.ask(question, filters=_filters(args), on_text=_writer() if stream else None)
+    phases.mark("answer")
     if args.json:
-        print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
+        data = answer.to_dict()
+        if args.timings:
+            data["phases"] = phases.to_dict()
+        print(json.dumps(data, indent=2, ensure_ascii=False))
     elif stream:
         print("\n")
         print(render.sources(answer))
     else:
         print(render.answer_text(answer))
+    if args.timings and not args.json:
+        print(phases.table(), file=sys.stderr)
     return 0
 
 

@@ -174,6 +174,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", type=Path, default=Path("../shared/data/realtimeqa-2024"))
     p.add_argument("--limit", type=int, default=0, help="use only the first N articles (0 = all)")
     p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--scale",
+        action="store_true",
+        help="grow stores of --sizes chunks from the dataset's real chunks and vectors and measure how retrieval, "
+        "adding an article, a cold ask, memory and disk grow (the 1M size takes long: see README)",
+    )
+    p.add_argument(
+        "--sizes",
+        default="10000,100000,1000000",
+        help="with --scale: store sizes in chunks, comma-separated (default 10000,100000,1000000)",
+    )
+    p.add_argument("--keep", type=Path, help="with --scale: build the stores in this folder and keep them")
 
     p = sub.add_parser(
         "serve",
@@ -545,10 +557,23 @@ def _slug(name: str) -> str:
 
 
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
-    from rag.bench import run_bench
+    if args.scale:
+        from rag.scale import run_scale
 
-    result = run_bench(args.dataset, settings, limit=args.limit, log=lambda m: print(m, file=sys.stderr))
-    print(json.dumps(result, indent=2) if args.json else result["table"])
+        try:
+            sizes = tuple(int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip())
+        except ValueError:
+            raise ConfigError(f"--sizes must be chunk counts separated by commas, not {args.sizes!r}") from None
+        if not sizes or min(sizes) < 1:
+            raise ConfigError("--sizes needs at least one positive chunk count")
+        if not (args.dataset / "articles.jsonl").exists():
+            raise ConfigError(f"no dataset at {args.dataset} (needs articles.jsonl and questions.jsonl)")
+        result = run_scale(args.dataset, settings, sizes=sizes, keep=args.keep, log=log)
+    else:
+        from rag.bench import run_bench
+
+        result = run_bench(args.dataset, settings, limit=args.limit, log=log)
+    print(json.dumps(result, indent=2, default=str) if args.json else result["table"])
     return 0
 
 

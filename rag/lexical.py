@@ -14,6 +14,7 @@ for the answerers.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import math
 import re
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
 LEXICAL_VERSION = 2
 #: Catch-up re-reads articles committed this long before the high-water mark: commits by other processes
 #: can land out of stamp order (a slow write, clocks a little apart).
-SLACK_SECONDS = 600.0
+SLACK_SECONDS = 120.0
 #: How long a write waits for another process's tantivy writer before leaving the work to the next sync.
 LOCK_WAIT_SECONDS = 30.0
 STOPWORDS = frozenset(
@@ -115,6 +116,7 @@ class _State:
     searcher: Any
     docs: int
     idf: dict[str, float] = field(default_factory=dict)
+    newest: list[dt.date | None] = field(default_factory=list)  #: empty until asked
 
 
 def _schema() -> Any:
@@ -152,7 +154,8 @@ class LexicalIndex:
             return cls(None)
         for stale in root.glob("*.pkl"):
             stale.unlink(missing_ok=True)
-        key = f"{LEXICAL_VERSION}|{store.location}|{store.settings.collection}|{sorted(store.fingerprint.items())}"
+        where = store.location if store.settings.chroma_url else str(Path(store.location).resolve())
+        key = f"{LEXICAL_VERSION}|{where}|{store.settings.collection}|{sorted(store.fingerprint.items())}"
         digest = hashlib.sha256(key.encode()).hexdigest()[:16]
         return cls(root / f"{store.settings.collection}-{digest}")
 
@@ -221,8 +224,10 @@ class LexicalIndex:
     def newest_day(self) -> dt.date | None:
         """The latest publication date indexed (the recency prior's default anchor)."""
         state = self._current
-        found = state.searcher.search(tantivy.Query.all_query(), 1, count=False, order_by_field="day")
-        return from_day_number(int(found.hits[0][0])) if found.hits else None
+        if not state.newest:
+            found = state.searcher.search(tantivy.Query.all_query(), 1, count=False, order_by_field="day")
+            state.newest.append(from_day_number(int(found.hits[0][0])) if found.hits else None)
+        return state.newest[0]
 
     def high_water_mark(self) -> float:
         """The newest store commit stamp indexed (0 when empty)."""
@@ -376,12 +381,18 @@ def _from_store(store: Store, wanted: dict[str, Any]) -> Iterator[Indexed]:
             yield Indexed(aid, c.content_hash, c.committed_at, sorted(by_article[aid], key=lambda ch: ch.index))
 
 
+@functools.lru_cache(maxsize=16384)
+def _analysed(title: str, text: str) -> str:
+    """A chunk's index terms as tantivy reads them (cached: a replaced article mostly repeats its chunks)."""
+    return " ".join(terms(embed_header(title) + text))
+
+
 def _documents(a: Indexed) -> Iterator[Any]:
     for c in a.chunks:
         yield tantivy.Document(
             id=c.id,
             article=a.article_id,
-            body=" ".join(terms(embed_header(c.title) + c.text)),
+            body=_analysed(c.title, c.text),
             first=int(c.index == 0),
             day=day_number(c.published) if c.published else -1,
             outlet=c.outlet.lower(),

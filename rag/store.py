@@ -281,6 +281,24 @@ class Store:
             for aid, meta, doc in zip(ids, metas, docs, strict=True):
                 yield article_from(aid, doc, meta)
 
+    def iter_writes(self) -> Iterator[ArticleWrite]:
+        """Every committed article as it was written: text, chunks, their stored vectors and hashes (for
+        copying a store, e.g. the scale benchmark's replicas: nothing is re-embedded)."""
+        if not self._open(create=False):
+            return
+        for ids, metas, docs in self._pages(self._articles, include=["metadatas", "documents"]):
+            for aid, meta, doc in zip(ids, metas, docs, strict=True):
+                res = self._chunks.get(where={"article_id": aid}, include=["metadatas", "documents", "embeddings"])
+                rows = sorted(
+                    zip(res["ids"], res["documents"], res["metadatas"], res["embeddings"], strict=True),
+                    key=lambda r: int(r[2]["index"]),
+                )
+                chunks = [chunk_from(cid, d, m) for cid, d, m, _ in rows if int(m["index"]) < int(meta["n_chunks"])]
+                vectors = np.asarray([v for _, _, m, v in rows if int(m["index"]) < int(meta["n_chunks"])])
+                yield ArticleWrite(
+                    article_from(aid, doc, meta), chunks, vectors, str(meta["content_hash"]), str(meta["text_hash"])
+                )
+
     def article_vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
         """The stored article vectors (mean of each article's chunk vectors), for grouping articles."""
         if not ids or not self._open(create=False):

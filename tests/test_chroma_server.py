@@ -38,7 +38,7 @@ def chroma_url(tmp_path: Path) -> Iterator[str]:
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.time() + 60
+        deadline = time.time() + 180  # `chroma run` imports slowly on a loaded machine
         while time.time() < deadline:
             try:
                 with socket.create_connection(("127.0.0.1", port), timeout=0.5):

@@ -82,7 +82,7 @@ class Pipeline:
             store=self.store,
             embedder=self.embedder,
             chunker=self.chunker,
-            lexical=self.retriever.lexical,
+            lexical=self.retriever.open_lexical(),
             **kwargs,
         )
         self.retriever.refresh()

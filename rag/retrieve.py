@@ -51,19 +51,29 @@ class Retriever:
         self.config = config or FusionConfig()
         self._cache_dir = cache_dir
         self._lexical = lexical
+        self._synced = lexical is not None
+
+    def open_lexical(self) -> LexicalIndex:
+        """The lexical index, opened (under ``cache_dir``, in memory without one) but not yet caught up: what an
+        ingest writes to, since its own repair or rebuild must come before any reading of the store."""
+        if self._lexical is None:
+            self._lexical = LexicalIndex.for_store(self.store, self._cache_dir)
+        return self._lexical
 
     @property
     def lexical(self) -> LexicalIndex:
-        """The lexical index, opened (under ``cache_dir``, in memory without one) and caught up on first use."""
-        if self._lexical is None:
-            self._lexical = LexicalIndex.for_store(self.store, self._cache_dir)
-            self._lexical.sync(self.store, wait=_first_sync_wait(self._lexical))
-        return self._lexical
+        """The lexical index, caught up with the store on first use."""
+        index = self.open_lexical()
+        if not self._synced:
+            index.sync(self.store, wait=_first_sync_wait(index))
+            self._synced = True
+        return index
 
     def refresh(self) -> None:
         """Catch the lexical index up with the store (after an ingest, by this or another process)."""
         if self._lexical is not None:
-            self._lexical.sync(self.store)
+            self._lexical.sync(self.store, wait=_first_sync_wait(self._lexical))
+            self._synced = True
 
     def search(self, query: str, k: int = 6, filters: Filters | None = None, mode: str | None = None) -> list[Hit]:
         """The ``k`` best chunks for ``query``; ``mode`` overrides the configured hybrid/dense/lexical.

@@ -189,6 +189,9 @@ def format_table(r: dict[str, Any]) -> str:
     for mode, m in r["retrieval_quality"].items():
         lines.append(f"  {mode:<8} {m['hit@5']:.3f}   {m['mrr@10']:.3f}")
     cold = r["cold_ask"]
+    if "phases" not in cold:
+        lines.append(f"cold `rag ask` on a one-article store failed: {' '.join(cold.get('error', []))}")
+        return "\n".join(lines)
     lines.append(
         f"cold `rag ask` on a one-article store: {cold['wall_s'] * 1000:.0f} ms wall, "
         f"peak {cold['peak_rss_mb']:.0f} MB (median of 3; phase: wall ms / cpu ms):"

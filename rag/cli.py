@@ -19,6 +19,7 @@ from typing import Any
 
 from rag import render
 from rag.errors import ConfigError, RagError
+from rag.phases import Phases
 from rag.settings import Settings
 
 EXIT_SKIPPED = 3
@@ -101,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("question", nargs="+", help="the question (quote it or not)")
     p.add_argument("--json", action="store_true", help="print the Answer as JSON")
     p.add_argument("--no-stream", action="store_true", help="print the answer only when complete")
+    p.add_argument(
+        "--timings", action="store_true", help="print the time each phase took to stderr (in --json as 'phases')"
+    )
 
     p = sub.add_parser(
         "chat",
@@ -177,6 +181,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", type=Path, default=Path("../shared/data/realtimeqa-2024"))
     p.add_argument("--limit", type=int, default=0, help="use only the first N articles (0 = all)")
     p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--scale",
+        action="store_true",
+        help="grow stores of --sizes chunks from the dataset's real chunks and vectors and measure how retrieval, "
+        "adding an article, a cold ask, memory and disk grow (the 1M size takes long: see README)",
+    )
+    p.add_argument(
+        "--sizes",
+        default="10000,100000,1000000",
+        help="with --scale: store sizes in chunks, comma-separated (default 10000,100000,1000000)",
+    )
+    p.add_argument("--keep", type=Path, help="with --scale: build the stores in this folder and keep them")
 
     p = sub.add_parser(
         "serve",
@@ -220,9 +236,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     out, err = sys.stdout, sys.stderr
     try:
+        args.phases = Phases()
         settings = settings_from(args)
         # Every line printed passes the redactor: a key echoed by a model or an error never reaches the terminal.
         sys.stdout, sys.stderr = _Redacting(out, settings.redact), _Redacting(err, settings.redact)
+        args.phases.mark("settings")
         handler = globals()[f"cmd_{args.command}"]
         return int(handler(args, settings) or 0)
     except RagError as exc:
@@ -328,24 +346,38 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
-    from rag.pipeline import Pipeline
-
+    phases: Phases = args.phases
     question = " ".join(args.question).strip()
     if not question:
         raise ConfigError("the question is empty")
+    from rag.pipeline import Pipeline
+
+    phases.mark("imports")
     pipeline = Pipeline.from_settings(settings)
     _ensure_corpus(pipeline, quiet=args.json)
+    phases.mark("store open (imports chromadb)")
+    _ = pipeline.retriever.lexical
+    phases.mark("index load")
+    if args.timings:  # otherwise the model loads with the first embedding, inside "answer"
+        pipeline.embedder.embed_query(question)
+        phases.mark("embedder load (imports onnxruntime)")
     stream = not args.json and not args.no_stream
     answer = pipeline.ask(question, filters=_filters(args), on_text=_writer() if stream else None)
     for note in answer.notes:
         print(f"rag: note: {note}", file=sys.stderr)
+    phases.mark("answer")
     if args.json:
-        print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
+        data = answer.to_dict()
+        if args.timings:
+            data["phases"] = phases.to_dict()
+        print(json.dumps(data, indent=2, ensure_ascii=False))
     elif stream:
         print("\n")
         print(render.sources(answer))
     else:
         print(render.answer_text(answer))
+    if args.timings and not args.json:
+        print(phases.table(), file=sys.stderr)
     return 0
 
 
@@ -597,10 +629,23 @@ def _slug(name: str) -> str:
 
 
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
-    from rag.bench import run_bench
+    if args.scale:
+        from rag.scale import run_scale
 
-    result = run_bench(args.dataset, settings, limit=args.limit, log=lambda m: print(m, file=sys.stderr))
-    print(json.dumps(result, indent=2) if args.json else result["table"])
+        try:
+            sizes = tuple(int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip())
+        except ValueError:
+            raise ConfigError(f"--sizes must be chunk counts separated by commas, not {args.sizes!r}") from None
+        if not sizes or min(sizes) < 1:
+            raise ConfigError("--sizes needs at least one positive chunk count")
+        if not (args.dataset / "articles.jsonl").exists():
+            raise ConfigError(f"no dataset at {args.dataset} (needs articles.jsonl and questions.jsonl)")
+        result = run_scale(args.dataset, settings, sizes=sizes, keep=args.keep, log=log)
+    else:
+        from rag.bench import run_bench
+
+        result = run_bench(args.dataset, settings, limit=args.limit, log=log)
+    print(json.dumps(result, indent=2, default=str) if args.json else result["table"])
     return 0
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from rag.chunk import Budget, Chunker, Splitter
 from rag.embed import Embedder
+from rag.lexical import Indexed, LexicalIndex
 from rag.load import Skipped, content_hash, text_hash
 from rag.store import ArticleWrite, Store
 from rag.types import Article
@@ -86,12 +87,16 @@ def ingest_items(
     rebuild: bool = False,
     progress: Progress | None = None,
     on_skip: Callable[[Skipped], None] | None = None,
+    lexical: LexicalIndex | None = None,
 ) -> IngestReport:
-    """Ingest already-loaded articles (files, feeds, datasets all come through here)."""
+    """Ingest already-loaded articles (files, feeds, datasets all come through here). ``lexical`` is told
+    of each commit and deletion (it would otherwise catch up by itself on its next sync)."""
     started = time.perf_counter()
     report = IngestReport()
     if rebuild:
         store.reset()
+        if lexical is not None:
+            lexical.reset()
     report.repaired_chunks = store.repair()
     committed = store.committed()
     by_text = {c.text_hash: aid for aid, c in committed.items()}
@@ -140,7 +145,9 @@ def ingest_items(
         for (article, chunks), (_, c_hash, t_hash) in zip(chunked, group, strict=True):
             writes.append(ArticleWrite(article, chunks, vectors[offset : offset + len(chunks)], c_hash, t_hash))
             offset += len(chunks)
-        store.put_articles(writes, replace=any(w.article.id in committed for w in writes))
+        stamp = store.put_articles(writes, replace=any(w.article.id in committed for w in writes))
+        if lexical is not None:
+            lexical.add(Indexed(w.article.id, w.content_hash, stamp, w.chunks) for w in writes)
         for w in writes:
             existed = w.article.id in committed
             report.updated += existed
@@ -154,6 +161,8 @@ def ingest_items(
     if prune:
         gone = [aid for aid in committed if aid not in seen and not _from_skipped_file(store, aid, skipped_files)]
         store.delete_articles(gone)
+        if lexical is not None:
+            lexical.delete(gone)
         report.pruned = len(gone)
     report.seconds = time.perf_counter() - started
     return report

@@ -19,7 +19,6 @@ from urllib.parse import urlsplit
 import yaml
 
 from rag.clean import clean_text, looks_binary, strip_markdown
-from rag.pages import extract_page
 from rag.types import Article
 
 TEXT_SUFFIXES = {".md", ".markdown", ".txt", ".text"}
@@ -131,6 +130,8 @@ def _load_text(text: str, source: str, fallback_id: str) -> Article:
 
 
 def _load_html(raw: bytes, source: str) -> Article:
+    from rag.pages import extract_page  # trafilatura is slow to import: only for HTML input
+
     page = extract_page(raw)
     if page is None:
         raise LoadError("no article text found in the HTML page")

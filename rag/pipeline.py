@@ -1,7 +1,8 @@
 """The assembled pipeline: settings → embedder, chunker, store, retriever, generator; and ``ask``.
 
 Collaborators can be passed in (tests pass fakes or a loopback LLM); anything not passed is built from
-the settings. The question-to-answer path is a LangChain runnable: retrieve | generate.
+the settings. A question goes retrieve → generate, two calls: what ``rag ask`` imports is kept to what it uses
+(no LangChain, no HTML or feed parsing), because a cold start pays for every import.
 """
 
 from __future__ import annotations
@@ -12,14 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from langchain_core.runnables import Runnable, RunnableLambda
-
 from rag.chunk import Splitter
 from rag.embed import Embedder, make_embedder
 from rag.errors import EmptyCorpusError, InputError
 from rag.extractive import ExtractiveGenerator
 from rag.ingest import IngestReport, index_fingerprint, ingest_items, make_chunker
-from rag.load import load_paths
 from rag.prompts import Prompt, load_prompt
 from rag.retrieve import FusionConfig, Retriever
 from rag.settings import Settings
@@ -76,11 +74,20 @@ class Pipeline:
     # -- ingest --------------------------------------------------------------------------------------------
     def ingest(self, paths: Iterable[Path], **kwargs: Any) -> IngestReport:
         """Ingest files and folders into this pipeline's store."""
+        from rag.load import load_paths
+
         return self.ingest_items(load_paths(paths), **kwargs)
 
     def ingest_items(self, items: Iterable[Any], **kwargs: Any) -> IngestReport:
         """Ingest already-loaded ``Article | Skipped`` items (files, feeds, pages, datasets)."""
-        report = ingest_items(items, store=self.store, embedder=self.embedder, chunker=self.chunker, **kwargs)
+        report = ingest_items(
+            items,
+            store=self.store,
+            embedder=self.embedder,
+            chunker=self.chunker,
+            lexical=self.retriever.open_lexical(),
+            **kwargs,
+        )
         self.retriever.refresh()
         return report
 
@@ -97,27 +104,14 @@ class Pipeline:
         return report
 
     # -- ask -----------------------------------------------------------------------------------------------
-    @property
-    def chain(self) -> Runnable[dict[str, Any], Answer]:
-        """retrieve | generate, as a LangChain runnable taking {question, filters?, on_text?}."""
-
-        def retrieve(x: dict[str, Any]) -> dict[str, Any]:
-            t0 = time.perf_counter()
-            hits = self.retriever.context(x["question"], self.settings.top_k, x.get("filters"))
-            return {**x, "hits": hits, "t_retrieve": time.perf_counter() - t0}
-
-        def generate(x: dict[str, Any]) -> Answer:
-            t0 = time.perf_counter()
-            answer = self.generator.generate(x["question"], x["hits"], x.get("on_text"))
-            answer.timings = {"retrieve": x["t_retrieve"], "generate": time.perf_counter() - t0}
-            return answer
-
-        return RunnableLambda(retrieve) | RunnableLambda(generate)
-
     def ask(self, question: str, filters: Filters | None = None, on_text: OnText | None = None) -> Answer:
         question = clean_question(question)
         searched, notes = self.fit_question(question)
-        answer = self.chain.invoke({"question": searched, "filters": filters, "on_text": on_text})
+        t0 = time.perf_counter()
+        hits = self.retriever.context(searched, self.settings.top_k, filters)
+        t1 = time.perf_counter()
+        answer = self.generator.generate(searched, hits, on_text)
+        answer.timings = {"retrieve": t1 - t0, "generate": time.perf_counter() - t1}
         answer.question = question
         answer.standalone_question = answer.standalone_question or searched
         answer.notes = [*notes, *answer.notes]

@@ -184,11 +184,13 @@ def describe_endpoint(settings: Settings) -> str:
     return strip_credentials(settings.openai_base_url) or "api.openai.com"
 
 
-def provider_error(exc: BaseException, settings: Settings, attempts: int | None = None) -> ProviderError:
+def provider_error(
+    exc: BaseException, settings: Settings, attempts: int | None = None, what: str = "the LLM", where: str = ""
+) -> ProviderError:
     """One line naming the endpoint and the failure, never a secret (redacted after it is assembled)."""
     import openai
 
-    where = describe_endpoint(settings)
+    where = where or describe_endpoint(settings)
     tries = f" after {attempts if attempts is not None else settings.max_retries + 1} attempt(s)"
     if isinstance(exc, openai.APITimeoutError | TimeoutError):
         msg, retryable, status = f"timed out{tries} (RAG_TIMEOUT={settings.timeout:g}s for the request)", True, None
@@ -205,7 +207,7 @@ def provider_error(exc: BaseException, settings: Settings, attempts: int | None 
             msg += f"; check RAG_MODEL ({settings.model}) and OPENAI_BASE_URL"
     else:
         msg, retryable, status = f"failed: {type(exc).__name__}", False, None
-    line = " ".join(settings.redact(f"the LLM at {where} {msg}").split())
+    line = " ".join(settings.redact(f"{what} at {where} {msg}").split())
     return ProviderError(line[:400], retryable=retryable, status=status)
 
 
@@ -224,17 +226,27 @@ def is_provider_failure(exc: BaseException) -> bool:
     return isinstance(exc, openai.OpenAIError)
 
 
+#: Tokens per embeddings request at most (OpenAI allows 300k; self-hosted servers often less).
+EMBED_REQUEST_TOKENS = 64_000
+
+
 class OpenAIEmbedder:
-    """OpenAI (or compatible) embeddings; selected with ``RAG_EMBEDDER=openai``."""
+    """OpenAI or any OpenAI-compatible embeddings server (vLLM, TEI, Ollama…); ``RAG_EMBEDDER=openai``.
+
+    The server is ``RAG_EMBEDDINGS_URL``, else ``OPENAI_BASE_URL``, else OpenAI. Texts go in requests of at
+    most ``RAG_EMBED_BATCH`` texts and ``EMBED_REQUEST_TOKENS`` tokens; 429, 5xx and timeouts are retried
+    with backoff (``RAG_MAX_RETRIES``). What still fails stops the ingest with what was committed kept, so
+    running it again resumes."""
 
     def __init__(self, settings: Settings) -> None:
         import openai
 
         self._settings = settings
         self._model = settings.openai_embedding_model
+        self._batch = settings.embed_batch
         self._client = openai.OpenAI(
             api_key=_key(settings),
-            base_url=settings.openai_base_url or None,
+            base_url=settings.embeddings_url or settings.openai_base_url or None,
             timeout=settings.timeout,
             max_retries=0,  # retried here, within the deadline
         )
@@ -258,14 +270,14 @@ class OpenAIEmbedder:
 
     def embed(self, texts: list[str]) -> np.ndarray:
         vectors: list[list[float]] = []
-        for s in range(0, len(texts), 256):
-            vectors.extend(self._batch(texts[s : s + 256]))
+        for part in self._requests(texts):
+            vectors.extend(self._request(part))
         arr = np.asarray(vectors, dtype=np.float32)
         if not len(arr):
             return arr.reshape(0, 0)
         return arr / np.maximum(np.linalg.norm(arr, axis=1, keepdims=True), 1e-12)
 
-    def _batch(self, texts: list[str]) -> list[list[float]]:
+    def _request(self, texts: list[str]) -> list[list[float]]:
         """One request, retried within one ``RAG_TIMEOUT`` deadline."""
         deadline = time.monotonic() + self._settings.timeout
         attempt = 0
@@ -280,8 +292,28 @@ class OpenAIEmbedder:
             except Exception as exc:
                 if not is_provider_failure(exc):
                     raise
-                error = provider_error(exc, self._settings, attempts=attempt)
+                from rag.redact import strip_credentials
+
+                where = strip_credentials(self._settings.embeddings_url) or describe_endpoint(self._settings)
+                error = provider_error(exc, self._settings, attempt, "the embeddings server", where)
                 left = deadline - time.monotonic()
                 if not error.retryable or attempt > self._settings.max_retries or left <= 0:
-                    raise error from None
+                    raise ProviderError(
+                        f"{error}; an interrupted ingest keeps what it committed: run it again to resume",
+                        retryable=error.retryable,
+                        status=error.status,
+                    ) from None
                 _sleep(min(0.5 * 2 ** (attempt - 1), left))
+
+    def _requests(self, texts: list[str]) -> Iterator[list[str]]:
+        """Consecutive slices of ``texts`` within the per-request count and token limits."""
+        part: list[str] = []
+        budget = 0
+        for text, n in zip(texts, self.count_tokens_many(texts), strict=True):
+            if part and (len(part) >= self._batch or budget + n > EMBED_REQUEST_TOKENS):
+                yield part
+                part, budget = [], 0
+            part.append(text)
+            budget += n
+        if part:
+            yield part

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag.embed import Embedder
-from rag.lexical import LexicalIndex, load_index
-from rag.store import Store, from_day_number
+from rag.lexical import LexicalIndex
+from rag.store import Store
 from rag.types import Filters, Hit
 
 #: Unfiltered results fetched per wanted result before falling back to a filtered Chroma query.
@@ -51,16 +51,29 @@ class Retriever:
         self.config = config or FusionConfig()
         self._cache_dir = cache_dir
         self._lexical = lexical
+        self._synced = lexical is not None
+
+    def open_lexical(self) -> LexicalIndex:
+        """The lexical index, opened (under ``cache_dir``, in memory without one) but not yet caught up: what an
+        ingest writes to, since its own repair or rebuild must come before any reading of the store."""
+        if self._lexical is None:
+            self._lexical = LexicalIndex.for_store(self.store, self._cache_dir)
+        return self._lexical
 
     @property
     def lexical(self) -> LexicalIndex:
-        if self._lexical is None:
-            self._lexical = load_index(self.store, self._cache_dir)
-        return self._lexical
+        """The lexical index, caught up with the store on first use."""
+        index = self.open_lexical()
+        if not self._synced:
+            index.sync(self.store, wait=_first_sync_wait(index))
+            self._synced = True
+        return index
 
     def refresh(self) -> None:
-        """Forget the lexical index (after an ingest), to be rebuilt or reloaded on next use."""
-        self._lexical = None
+        """Catch the lexical index up with the store (after an ingest, by this or another process)."""
+        if self._lexical is not None:
+            self._lexical.sync(self.store, wait=_first_sync_wait(self._lexical))
+            self._synced = True
 
     def search(self, query: str, k: int = 6, filters: Filters | None = None, mode: str | None = None) -> list[Hit]:
         """The ``k`` best chunks for ``query``; ``mode`` overrides the configured hybrid/dense/lexical.
@@ -144,22 +157,20 @@ class Retriever:
 
     def _describe(self, ids: list[str]) -> dict[str, tuple[str, dt.date | None, str]]:
         """(article id, publication date, outlet) per chunk id, from the lexical index; chunks it does not
-        know (another writer added them since it was built) are read from the store; vanished ids are left out."""
-        lex = self.lexical
-        out: dict[str, tuple[str, dt.date | None, str]] = {}
-        unknown: list[str] = []
-        for cid in dict.fromkeys(ids):
-            i = lex.position.get(cid)
-            if i is None:
-                unknown.append(cid)
-                continue
-            out[cid] = (lex.article_ids[i], from_day_number(int(lex.days[i])), lex.outlets[i])
-        for c in self.store.get_chunks(unknown):
+        know (another writer added them since it caught up) are read from the store; vanished ids are left out."""
+        wanted = list(dict.fromkeys(ids))
+        out = self.lexical.describe(wanted)
+        for c in self.store.get_chunks([cid for cid in wanted if cid not in out]):
             out[c.id] = (c.article_id, c.published, c.outlet.lower())
         return out
 
     def _anchor(self, filters: Filters | None) -> dt.date | None:
         if filters is not None and filters.until is not None:
             return filters.until
-        days = self.lexical.days
-        return from_day_number(int(days.max()) if len(days) else -1)
+        return self.lexical.newest_day()
+
+
+def _first_sync_wait(index: LexicalIndex) -> float:
+    """An empty index must be built before it can answer; one that has content may leave catching up to the
+    process holding its writer (that process is keeping it current) and search what it has."""
+    return 600.0 if len(index) == 0 else 0.0

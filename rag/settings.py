@@ -66,6 +66,16 @@ class Settings:
         default="text-embedding-3-small",
         metadata={"env": "RAG_OPENAI_EMBEDDING_MODEL", "help": "used when RAG_EMBEDDER=openai"},
     )
+    embeddings_url: str = dataclasses.field(
+        default="",
+        metadata={
+            "env": "RAG_EMBEDDINGS_URL",
+            "help": "OpenAI-compatible embeddings server for RAG_EMBEDDER=openai (default: OPENAI_BASE_URL)",
+        },
+    )
+    embed_batch: int = dataclasses.field(
+        default=128, metadata={"env": "RAG_EMBED_BATCH", "help": "texts per request to an embeddings server"}
+    )
     chunk_tokens: int = dataclasses.field(
         default=200, metadata={"env": "RAG_CHUNK_TOKENS", "help": "target chunk size, tiktoken tokens"}
     )
@@ -143,8 +153,16 @@ class Settings:
             raise ConfigError("RAG_TOP_K must be at least 1")
         if self.chroma_url and not self.chroma_url.startswith(("http://", "https://")):
             raise ConfigError(f"RAG_CHROMA_URL must start with http:// or https://, not {self.chroma_url!r}")
-        if (self.generator == "llm" or self.embedder == "openai") and not self.llm_configured:
+        if self.embeddings_url and not self.embeddings_url.startswith(("http://", "https://")):
+            raise ConfigError(f"RAG_EMBEDDINGS_URL must start with http:// or https://, not {self.embeddings_url!r}")
+        if self.embed_batch < 1:
+            raise ConfigError("RAG_EMBED_BATCH must be at least 1")
+        if self.generator == "llm" and not self.llm_configured:
             raise ConfigError("the LLM/OpenAI path needs OPENAI_API_KEY (or OPENAI_BASE_URL for a local server)")
+        if self.embedder == "openai" and not (self.llm_configured or self.embeddings_url):
+            raise ConfigError(
+                "RAG_EMBEDDER=openai needs OPENAI_API_KEY, or a server in RAG_EMBEDDINGS_URL or OPENAI_BASE_URL"
+            )
 
     @property
     def llm_configured(self) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -43,6 +44,7 @@ class Committed:
     content_hash: str
     text_hash: str
     n_chunks: int
+    committed_at: float = 0.0  #: when the record was written (0 for records from before the stamp existed)
 
 
 @dataclass(frozen=True)
@@ -124,14 +126,15 @@ class Store:
         self._chunks = self._articles = None
 
     # -- writes ----------------------------------------------------------------------------------------
-    def put_articles(self, batch: list[ArticleWrite], *, replace: bool = True) -> None:
-        """Write articles and their chunks; article records go last, as the commit markers.
+    def put_articles(self, batch: list[ArticleWrite], *, replace: bool = True) -> float:
+        """Write articles and their chunks; article records go last, as the commit markers. Returns the
+        commit stamp written on the records (readers catch up from it: ``committed_since``).
 
         ``replace`` first removes stored versions (False only when none of the ids is committed: an
         uncommitted id can only have orphan chunks, which ``repair`` has already removed). Writes are
         batched: one Chroma call per kind per batch, the costly part of ingestion after embedding."""
         if not batch:
-            return
+            return 0.0
         self._open(create=True)
         try:
             if replace:
@@ -149,12 +152,17 @@ class Store:
                     documents=[c.text for c in part],
                     metadatas=[_chunk_meta(c) for c in part],
                 )
+            stamp = time.time()
             self._articles.add(
                 ids=[w.article.id for w in batch],
                 embeddings=[_mean(w.vectors).tolist() for w in batch],
                 documents=[w.article.text for w in batch],
-                metadatas=[_article_meta(w.article, w.content_hash, w.text_hash, len(w.chunks)) for w in batch],
+                metadatas=[
+                    {**_article_meta(w.article, w.content_hash, w.text_hash, len(w.chunks)), "committed_at": stamp}
+                    for w in batch
+                ],
             )
+            return stamp
         except Exception as exc:
             first = batch[0].article.id
             raise StoreError(
@@ -188,10 +196,24 @@ class Store:
         """Every fully ingested article: id → hashes and chunk count."""
         if not self._open(create=False):
             return {}
+        return self._committed_where(None)
+
+    def committed_since(self, stamp: float) -> dict[str, Committed]:
+        """The articles whose commit stamp is after ``stamp`` (how a derived index catches up cheaply)."""
+        if not self._open(create=False):
+            return {}
+        return self._committed_where({"committed_at": {"$gt": stamp}})
+
+    def _committed_where(self, where: dict[str, Any] | None) -> dict[str, Committed]:
         out: dict[str, Committed] = {}
-        for ids, metas, _ in self._pages(self._articles, include=["metadatas"]):
+        for ids, metas, _ in self._pages(self._articles, include=["metadatas"], where=where):
             for aid, m in zip(ids, metas, strict=True):
-                out[aid] = Committed(str(m.get("content_hash", "")), str(m.get("text_hash", "")), int(m["n_chunks"]))
+                out[aid] = Committed(
+                    str(m.get("content_hash", "")),
+                    str(m.get("text_hash", "")),
+                    int(m["n_chunks"]),
+                    float(m.get("committed_at", 0.0)),
+                )
         return out
 
     def count_chunks(self) -> int:
@@ -222,6 +244,17 @@ class Store:
             for cid, meta, doc in zip(ids, metas, docs, strict=True):
                 yield chunk_from(cid, doc, meta)
 
+    def chunks_of(self, article_ids: list[str]) -> list[Chunk]:
+        """Every stored chunk of these articles (for indexing them elsewhere)."""
+        if not article_ids or not self._open(create=False):
+            return []
+        where = {"article_id": {"$in": article_ids}}
+        return [
+            chunk_from(cid, doc, meta)
+            for ids, metas, docs in self._pages(self._chunks, include=["metadatas", "documents"], where=where)
+            for cid, meta, doc in zip(ids, metas, docs, strict=True)
+        ]
+
     def get_chunks(self, ids: list[str]) -> list[Chunk]:
         if not ids or not self._open(create=False):
             return []
@@ -247,6 +280,24 @@ class Store:
         ):
             for aid, meta, doc in zip(ids, metas, docs, strict=True):
                 yield article_from(aid, doc, meta)
+
+    def iter_writes(self) -> Iterator[ArticleWrite]:
+        """Every committed article as it was written: text, chunks, their stored vectors and hashes (for
+        copying a store, e.g. the scale benchmark's replicas: nothing is re-embedded)."""
+        if not self._open(create=False):
+            return
+        for ids, metas, docs in self._pages(self._articles, include=["metadatas", "documents"]):
+            for aid, meta, doc in zip(ids, metas, docs, strict=True):
+                res = self._chunks.get(where={"article_id": aid}, include=["metadatas", "documents", "embeddings"])
+                rows = sorted(
+                    zip(res["ids"], res["documents"], res["metadatas"], res["embeddings"], strict=True),
+                    key=lambda r: int(r[2]["index"]),
+                )
+                chunks = [chunk_from(cid, d, m) for cid, d, m, _ in rows if int(m["index"]) < int(meta["n_chunks"])]
+                vectors = np.asarray([v for _, _, m, v in rows if int(m["index"]) < int(meta["n_chunks"])])
+                yield ArticleWrite(
+                    article_from(aid, doc, meta), chunks, vectors, str(meta["content_hash"]), str(meta["text_hash"])
+                )
 
     def article_vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
         """The stored article vectors (mean of each article's chunk vectors), for grouping articles."""

@@ -119,9 +119,11 @@ def test_a_killed_ingest_leaves_a_store_the_next_run_completes(tmp_path: Path, e
         text=True,
     )
     assert proc.stderr is not None
-    line = proc.stderr.readline()  # "embedding articles: 150 new or changed": writing has begun
+    line = proc.stderr.readline()  # "embedding articles: 150 new or changed": embedding has begun
     assert "150" in line, line
-    time.sleep(4.0)
+    line = proc.stderr.readline()  # "embedding articles: 24/150 (16%), …": the first batch is committed
+    assert line.startswith("embedding articles: 24/150") and "ETA" in line, line
+    time.sleep(0.5)  # into the next batch's embedding or writes
     proc.send_signal(signal.SIGKILL)
     proc.wait()
 
@@ -129,11 +131,14 @@ def test_a_killed_ingest_leaves_a_store_the_next_run_completes(tmp_path: Path, e
     p = Pipeline.from_settings(settings, embedder=embedder)
     interrupted = len(p.store.committed())
     assert 0 < interrupted < 150, "the kill should land mid-run"
+    # The lexical index, caught up on open, holds exactly the committed articles (none of the orphans).
+    assert p.retriever.lexical.hashes() == {aid: c.content_hash for aid, c in p.store.committed().items()}
 
     report = p.ingest([data])
     assert report.unchanged == interrupted and report.added == 150 - interrupted
     committed = p.store.committed()
     assert len(committed) == 150
     ids = [c.id for c in p.store.iter_chunks()]
-    assert len(ids) == len(set(ids)) == sum(c.n_chunks for c in committed.values())
+    assert len(ids) == len(set(ids)) == sum(c.n_chunks for c in committed.values()) == len(p.retriever.lexical)
+    assert p.retriever.lexical.hashes() == {aid: c.content_hash for aid, c in committed.items()}
     assert p.ingest([data]).changed == 0

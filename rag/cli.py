@@ -11,7 +11,9 @@ import datetime as dt
 import json
 import os
 import re
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -80,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--feeds", type=Path, help="a feeds file (TOML: [[feed]] url/name, [[page]] url) to poll")
     p.add_argument("--prune", action="store_true", help="remove stored articles not found in these inputs")
     p.add_argument("--rebuild", action="store_true", help="drop the index and re-embed everything")
+    p.add_argument(
+        "--wait", action="store_true", help="if another run is writing to the store, wait for it (default: stop)"
+    )
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -209,6 +214,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return 2
+    if threading.current_thread() is threading.main_thread():
+        # SIGTERM (a service manager, `timeout`) stops a run as Ctrl-C does: between store calls, lock released.
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         settings = settings_from(args)
         handler = globals()[f"cmd_{args.command}"]
@@ -259,7 +267,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     state = settings.data_dir / "feeds-state.json"
     if args.rebuild:
         state.unlink(missing_ok=True)  # the poll state must not claim articles the rebuilt store lacks
-    items: Any = load_paths(files)
+    items: Any = load_paths(files, settings.max_article_bytes)
     if urls or args.feeds:
         from rag.feeds import fetch_urls, load_feeds_file, poll_feeds
 
@@ -278,6 +286,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
             rebuild=args.rebuild,
             progress=progress.update,
             on_skip=lambda s: progress.log(f"skipped {s.source}: {s.reason}"),
+            on_wait=progress.log if args.wait else None,
         )
     if args.json:
         data = {k: v for k, v in vars(report).items() if k not in {"skipped", "duplicates"}}
@@ -424,7 +433,7 @@ def _refresh(pipeline: Any, feeds_file: Path) -> None:
     config = load_feeds_file(feeds_file)
     known = frozenset(a.url for a in pipeline.store.iter_articles() if a.url)
     items = poll_feeds(config, pipeline.settings.data_dir / "feeds-state.json", known_urls=known)
-    report = pipeline.ingest_items(items, on_skip=lambda s: print(f"skipped {s.source}: {s.reason}", file=sys.stderr))
+    report = pipeline.ingest_items(items, on_skip=lambda s: log(f"skipped {s.source}: {s.reason}"), on_wait=log)
     print(f"refresh: {report.summary()}", file=sys.stderr)
 
 

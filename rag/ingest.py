@@ -269,8 +269,9 @@ class _Run:
             else:
                 fresh.append(todo)
         chunked = [(t, self.chunker.split(t.article)) for t in fresh]
+        texts = [self.chunker.embed_input(c) for _, chunks in chunked for c in chunks]
         t0 = time.perf_counter()
-        vectors = self.embedder.embed([self.chunker.embed_input(c) for _, chunks in chunked for c in chunks])
+        vectors = self.embedder.embed(texts) if texts else np.zeros((0, 1), dtype=np.float32)
         self.report.embed_seconds += time.perf_counter() - t0
         offset = 0
         for todo, chunks in chunked:

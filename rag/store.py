@@ -157,7 +157,8 @@ class Store:
             self._leases, release = leases, leases.release
         else:
             lock = WriteLock(self.settings.data_dir / "chroma.lock", self.location)
-            lock.acquire(on_wait)
+            with self._guard("locking"):
+                lock.acquire(on_wait)
             release = lock.release
         self._run = run
         try:
@@ -307,38 +308,32 @@ class Store:
             return 0
         with self._guard("repairing"):
             chunks = [
-                (cid, meta)
+                (cid, str(m.get("article_id")), m)
                 for ids, metas, _ in self._pages(self._chunks, ["metadatas"])
-                for cid, meta in zip(ids, metas, strict=True)
+                for cid, m in zip(ids, metas, strict=True)
             ]
             live = self._live_runs()
             records = self.committed()
-            good: Counter[str] = Counter()
-            busy = {str(m.get("article_id")) for _, m in chunks if m.get("run") in live}
-            for _, m in chunks:
-                if _matches(m, records.get(str(m.get("article_id")))):
-                    good[str(m.get("article_id"))] += 1
-            broken = [
-                aid for aid, c in records.items() if good[aid] < c.n_chunks and aid not in busy and c.run not in live
-            ]
-            for aid in broken:
+            good = Counter(aid for _, aid, m in chunks if _matches(m, records.get(aid)))
+            busy = {aid for _, aid, m in chunks if m.get("run") in live}
+            broken = {a for a, c in records.items() if good[a] < c.n_chunks and a not in busy and c.run not in live}
+            for aid in broken:  # uncommitted only if the record is still the dead run's
                 self._articles.delete(ids=[aid], where={"run": records[aid].run} if records[aid].run else None)
-            candidates = [(cid, m) for cid, m in chunks if m.get("run") not in live]
-            candidates = [
-                (cid, m)
-                for cid, m in candidates
-                if not _matches(m, records.get(str(m.get("article_id")))) or str(m.get("article_id")) in broken
+            suspects = [
+                (cid, aid, m)
+                for cid, aid, m in chunks
+                if m.get("run") not in live and (aid in broken or not _matches(m, records.get(aid)))
             ]
-            # Re-read the candidates' records: one committed since the snapshot above keeps its chunks.
-            now = self._records(sorted({str(m.get("article_id")) for _, m in candidates}))
-            by_run: dict[str, list[str]] = defaultdict(list)
-            for cid, m in candidates:
-                if not _matches(m, now.get(str(m.get("article_id")))):
-                    by_run[str(m.get("run", ""))].append(cid)
-            for run, ids in by_run.items():
+            # Re-read the suspects' records: an article committed since the snapshot keeps its chunks.
+            now = self._records(sorted({aid for _, aid, _ in suspects}))
+            orphans: dict[str, list[str]] = defaultdict(list)
+            for cid, aid, m in suspects:
+                if not _matches(m, now.get(aid)):
+                    orphans[str(m.get("run", ""))].append(cid)
+            for run, ids in orphans.items():  # only chunks still the dead run's: a live run may rewrite an id
                 for s in range(0, len(ids), 1000):
                     self._chunks.delete(ids=ids[s : s + 1000], where={"run": run} if run else None)
-        return sum(len(ids) for ids in by_run.values())
+        return sum(len(ids) for ids in orphans.values())
 
     # -- reads: committed articles only ----------------------------------------------------------------
     def committed(self) -> dict[str, Committed]:
@@ -608,11 +603,14 @@ def _connect(settings: Settings) -> Any:
             client.heartbeat()
             return client
         path = settings.data_dir / "chroma"
-        if (path / "chroma.sqlite3").exists():
-            return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
-        # Two processes creating the same new store at once collide ("table collections already exists").
         path.mkdir(parents=True, exist_ok=True)
-        with (settings.data_dir / "chroma.init.lock").open("a") as guard:
+        # Two processes opening a store that is still being created collide ("table collections already
+        # exists"): opening is serialised by a lock held for the few milliseconds it takes.
+        try:
+            guard = (settings.data_dir / "chroma.init.lock").open("a")
+        except OSError:  # a read-only store: nobody can be creating it
+            return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+        with guard:
             fcntl.flock(guard, fcntl.LOCK_EX)
             return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
     except Exception as exc:

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from rag.errors import StoreBusyError, StoreError
+from rag.errors import StoreBusyError
 
 #: A lease not renewed for this long belongs to a dead run (machines' clocks must agree to within it).
 LEASE_TTL = 120.0
@@ -42,15 +42,9 @@ class WriteLock:
 
     def acquire(self, on_wait: Callable[[str], None] | None = None) -> None:
         """Take the lock; if another process holds it, raise StoreBusyError, or wait when ``on_wait`` is given
-        (it is told why first)."""
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as exc:
-            raise StoreError(
-                f"cannot write to the store at {self.store}: {exc.strerror or exc} ({self.path}); "
-                "make that folder writable, or set RAG_DATA_DIR to a writable folder"
-            ) from None
+        (it is told why first). OSError when the lock file cannot be written."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

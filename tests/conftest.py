@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -102,3 +106,37 @@ def article_md(title: str, body: str, published: str = "2024-10-30", outlet: str
     lines = ["---", f"title: {title!r}", f"outlet: {outlet}", f"published: {published}"]
     lines += [f"{k}: {v}" for k, v in extra.items()]
     return "\n".join([*lines, "---", body, ""])
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def chroma_server(tmp: Path) -> Iterator[str]:
+    """A real ``chroma run`` on loopback with its data under ``tmp``; yields its URL."""
+    exe = shutil.which("chroma") or str(Path(sys.executable).parent / "chroma")
+    port = _free_port()
+    log = (tmp / "chroma.log").open("w")
+    proc = subprocess.Popen(
+        [exe, "run", "--path", str(tmp / "server-data"), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            pytest.fail("chroma run did not start: " + (tmp / "chroma.log").read_text()[-2000:])
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        log.close()

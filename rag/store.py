@@ -371,19 +371,18 @@ class Store:
             return int(self._articles.count())
 
     def dense_ids(self, vector: np.ndarray, k: int, filters: Filters | None = None) -> list[tuple[str, float]]:
-        """The ``k`` nearest chunk ids of committed articles with their distances, nothing else: several
-        times faster than a query that also reads documents and metadata, for callers that hold those
-        already (the retriever's lexical index has every chunk's article, date and outlet). A chunk is
-        checked against its article's record by id and index here; ``get_chunks`` checks its content hash."""
+        """The ``k`` nearest chunk ids with their distances, nothing else: several times faster than a query
+        that also reads documents and metadata, for callers that hold those already (the retriever's lexical
+        index has every chunk's article, date and outlet). Ids only: a caller reads chunks through
+        ``get_chunks`` or an index built from ``iter_chunks``, which leave out what is not committed (checking
+        here too cost a third of a retrieval)."""
         if not self._open(create=False):
             return []
         with self._guard("searching"):
             res = self._chunks.query(
                 query_embeddings=[vector.tolist()], n_results=k, where=where_clause(filters), include=["distances"]
             )
-            found = [(cid, float(d)) for cid, d in zip(res["ids"][0], res["distances"][0], strict=True)]
-            records = self._records(sorted({_article_of(cid) for cid, _ in found}))
-        return [(cid, d) for cid, d in found if _index_of(cid) < getattr(records.get(_article_of(cid)), "n_chunks", 0)]
+        return [(cid, float(d)) for cid, d in zip(res["ids"][0], res["distances"][0], strict=True)]
 
     def iter_chunks(self) -> Iterator[Chunk]:
         """Every chunk of every committed article (for rebuilding the lexical index from Chroma, the one
@@ -489,15 +488,6 @@ def _matches(chunk_meta: dict[str, Any], record: Committed | None) -> bool:
     if record is None or int(chunk_meta.get("index", 0)) >= record.n_chunks:
         return False
     return str(chunk_meta.get("content_hash", record.content_hash)) == record.content_hash
-
-
-def _article_of(chunk_id: str) -> str:
-    return chunk_id.rsplit(":", 1)[0]
-
-
-def _index_of(chunk_id: str) -> int:
-    tail = chunk_id.rsplit(":", 1)[-1]
-    return int(tail) if tail.isdigit() else 0
 
 
 def where_clause(filters: Filters | None) -> dict[str, Any] | None:

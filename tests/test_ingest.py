@@ -138,3 +138,24 @@ def test_rag_ask_during_a_first_ingest_leaves_the_store_alone(tmp_path: Path, em
         "rag: error: the store has no article yet and another run is writing to it; ask again when it has finished"
     ]
     assert writer.store.count_articles() == 0 and writer.store.count_chunks() == 0
+
+
+def test_answers_never_quote_an_article_that_is_not_committed(
+    tmp_path: Path, settings: Settings, embedder: LocalMiniLM
+) -> None:
+    write(tmp_path / "in" / "a.md", article_md("Ferry terminal", BODY))
+    p = _pipeline(settings, embedder)
+    p.ingest([tmp_path / "in"])
+    pending = "The new bridge toll will be 7 dollars, the transport ministry announced on Friday."
+    with p.store.writing() as run:  # another run's chunk, written but not yet committed
+        p.store._chunks.upsert(
+            ids=["bridge:0"],
+            embeddings=[embedder.embed([pending])[0].tolist()],
+            documents=[pending],
+            metadatas=[{"article_id": "bridge", "index": 0, "start": 0, "end": len(pending), "run": run}],
+        )
+        p.retriever.refresh()
+        hits = p.retriever.search("How much will the new bridge toll be?", 5)
+        answer = p.ask("How much will the new bridge toll be?")
+    assert hits and all(h.chunk.article_id == "a" for h in hits)
+    assert all(c.article_id == "a" for c in answer.citations) and "7 dollars" not in answer.text

@@ -148,7 +148,8 @@ class Store:
         release: Callable[[], None]
         if self.settings.chroma_url:
             with self._guard("registering a writer with"):
-                leases = Leases(self._client.get_or_create_collection(f"{self.settings.collection}-runs"))
+                runs = f"{self.settings.collection}-runs"
+                leases = Leases(self._client.get_or_create_collection(runs, embedding_function=None))
                 if alone and leases.live():
                     raise StoreBusyError(
                         f"another run is writing to the store at {self.location}; wait for it to finish"

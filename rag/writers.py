@@ -93,9 +93,13 @@ class Leases:
         self._thread: threading.Thread | None = None
 
     def take(self, run: str) -> None:
-        """Record ``run`` as live and keep renewing it from a background thread until ``release``."""
+        """Record ``run`` as live and keep renewing it from a background thread until ``release``; forget
+        the leases of dead runs."""
         meta = {"host": socket.gethostname(), "pid": os.getpid(), "pstart": _process_start(os.getpid())}
         self.collection.upsert(ids=[run], embeddings=[[1.0]], metadatas=[{**meta, "beat": time.time()}])
+        dead = set(self.collection.get(include=[])["ids"]) - self.live()
+        if dead:
+            self.collection.delete(ids=sorted(dead))
         self.run = run
         self._thread = threading.Thread(target=self._renew, name="rag-lease", daemon=True)
         self._thread.start()

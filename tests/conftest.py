@@ -114,29 +114,49 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@contextlib.contextmanager
-def chroma_server(tmp: Path) -> Iterator[str]:
-    """A real ``chroma run`` on loopback with its data under ``tmp``; yields its URL."""
-    exe = shutil.which("chroma") or str(Path(sys.executable).parent / "chroma")
-    port = _free_port()
-    log = (tmp / "chroma.log").open("w")
-    proc = subprocess.Popen(
-        [exe, "run", "--path", str(tmp / "server-data"), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.time() + 60
+class ChromaServer:
+    """A real ``chroma run`` on loopback with its data under ``tmp``; restartable on the same port and data."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        exe = shutil.which("chroma") or str(Path(sys.executable).parent / "chroma")
+        with (self.tmp / "chroma.log").open("a") as log:
+            self._proc = subprocess.Popen(
+                [exe, "run", "--path", str(self.tmp / "server-data"), "--host", "127.0.0.1", "--port", str(self.port)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.time() + 120
         while time.time() < deadline:
             try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                    break
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return
             except OSError:
                 time.sleep(0.2)
-        else:
-            pytest.fail("chroma run did not start: " + (tmp / "chroma.log").read_text()[-2000:])
-        yield f"http://127.0.0.1:{port}"
+        pytest.fail("chroma run did not start: " + (self.tmp / "chroma.log").read_text()[-2000:])
+
+    def stop(self) -> None:
+        if self._proc is not None:
+            self._proc.terminate()
+            self._proc.wait(timeout=30)
+            self._proc = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+@contextlib.contextmanager
+def chroma_server(tmp: Path) -> Iterator[ChromaServer]:
+    """A real ``chroma run`` on loopback for the duration of the block."""
+    server = ChromaServer(tmp)
+    try:
+        server.start()
+        yield server
     finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-        log.close()
+        server.stop()

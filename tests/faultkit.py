@@ -147,6 +147,7 @@ class Results:
     """Rows of the "what was lost" table: fault class → runs and summed losses."""
 
     rows: dict[str, dict[str, int]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     def add(self, fault: str, lost: dict[str, int]) -> None:
         row = self.rows.setdefault(fault, {"runs": 0})

@@ -1,9 +1,10 @@
 """A long-lived ingest process for the fault suite: loads the model once, then runs the commands it reads.
 
 One JSON command per stdin line: ``{"data_dir", "paths", "chroma_url"?, "collection"?, "wait"?, "prune"?}``
-runs an ingest through the library, as ``rag ingest`` does. Events go to stdout, one JSON line each:
-``ready``; ``progress`` after every committed group (the signal the suite kills on, rather than a sleep);
-then ``done`` with the report, or ``error`` with the one-line message. Repeated rounds pay no start-up cost.
+runs an ingest through the library, as ``rag ingest`` does; ``"repair_only": true`` runs just a starting run's
+repair. Events go to stdout, one JSON line each: ``ready``;
+``progress`` after every committed group (the signal the suite kills on, rather than a sleep); then ``done``
+with the report, or ``error`` with the one-line message. Repeated rounds pay no start-up cost.
 """
 
 from __future__ import annotations
@@ -39,6 +40,10 @@ def main() -> None:
         )
         try:
             pipeline = Pipeline.from_settings(settings, embedder=embedder, generator=_NoAnswers())
+            if cmd.get("repair_only"):
+                with pipeline.store.writing():
+                    emit("done", added=0, unchanged=0, repaired=pipeline.store.repair())
+                continue
             report = pipeline.ingest(
                 [Path(p) for p in cmd["paths"]],
                 prune=cmd.get("prune", False),

@@ -15,8 +15,8 @@ Q = "How many North Korean soldiers does the Pentagon estimate have been sent to
 
 @pytest.fixture
 def chroma_url(tmp_path: Path) -> Iterator[str]:
-    with chroma_server(tmp_path) as url:
-        yield url
+    with chroma_server(tmp_path) as server:
+        yield server.url
 
 
 @pytest.mark.slow

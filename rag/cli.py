@@ -12,7 +12,9 @@ import io
 import json
 import os
 import re
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -88,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--feeds", type=Path, help="a feeds file (TOML: [[feed]] url/name, [[page]] url) to poll")
     p.add_argument("--prune", action="store_true", help="remove stored articles not found in these inputs")
     p.add_argument("--rebuild", action="store_true", help="drop the index and re-embed everything")
+    p.add_argument(
+        "--wait", action="store_true", help="if another run is writing to the store, wait for it (default: stop)"
+    )
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -235,6 +240,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     out, err = sys.stdout, sys.stderr
+    if threading.current_thread() is threading.main_thread():
+        # SIGTERM (a service manager, `timeout`) stops a run as Ctrl-C does: between store calls, lock released.
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         args.phases = Phases()
         settings = settings_from(args)
@@ -312,7 +320,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     state = settings.data_dir / "feeds-state.json"
     if args.rebuild:
         state.unlink(missing_ok=True)  # the poll state must not claim articles the rebuilt store lacks
-    items: Any = load_paths(files)
+    items: Any = load_paths(files, settings.max_article_bytes)
     if urls or args.feeds:
         from rag.feeds import fetch_urls, load_feeds_file, poll_feeds
 
@@ -331,6 +339,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
             rebuild=args.rebuild,
             progress=progress.update,
             on_skip=lambda s: progress.log(f"skipped {s.source}: {s.reason}"),
+            on_wait=progress.log if args.wait else None,
         )
     if args.json:
         data = {k: v for k, v in vars(report).items() if k not in {"skipped", "duplicates"}}
@@ -496,7 +505,7 @@ def _refresh(pipeline: Any, feeds_file: Path) -> None:
     config = load_feeds_file(feeds_file)
     known = frozenset(a.url for a in pipeline.store.iter_articles() if a.url)
     items = poll_feeds(config, pipeline.settings.data_dir / "feeds-state.json", known_urls=known)
-    report = pipeline.ingest_items(items, on_skip=lambda s: print(f"skipped {s.source}: {s.reason}", file=sys.stderr))
+    report = pipeline.ingest_items(items, on_skip=lambda s: log(f"skipped {s.source}: {s.reason}"), on_wait=log)
     print(f"refresh: {report.summary()}", file=sys.stderr)
 
 

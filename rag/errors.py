@@ -38,6 +38,10 @@ class StoreError(RagError):
     """The vector store cannot be reached or used."""
 
 
+class StoreBusyError(StoreError):
+    """Another run is writing to the store (embedded Chroma takes one writer at a time)."""
+
+
 class StaleIndexError(StoreError):
     """The store was built with another embedder or chunking than the current settings."""
 

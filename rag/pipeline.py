@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from rag.chunk import Splitter
 from rag.embed import Embedder, make_embedder
-from rag.errors import EmptyCorpusError, InputError
+from rag.errors import EmptyCorpusError, InputError, StoreBusyError
 from rag.extractive import ExtractiveGenerator
 from rag.ingest import IngestReport, index_fingerprint, ingest_items, make_chunker
 from rag.prompts import Prompt, load_prompt
@@ -76,10 +76,11 @@ class Pipeline:
         """Ingest files and folders into this pipeline's store."""
         from rag.load import load_paths
 
-        return self.ingest_items(load_paths(paths), **kwargs)
+        return self.ingest_items(load_paths(paths, self.settings.max_article_bytes), **kwargs)
 
     def ingest_items(self, items: Iterable[Any], **kwargs: Any) -> IngestReport:
         """Ingest already-loaded ``Article | Skipped`` items (files, feeds, pages, datasets)."""
+        kwargs.setdefault("max_bytes", self.settings.max_article_bytes)
         report = ingest_items(
             items,
             store=self.store,
@@ -92,14 +93,30 @@ class Pipeline:
         return report
 
     def ensure_corpus(self) -> IngestReport | None:
-        """Ingest the bundled corpus when the store is empty (the one-command quickstart)."""
-        if self.store.count_chunks():
+        """Ingest the bundled corpus into a store nothing was ever written to (the one-command quickstart).
+
+        Never into a store another run is writing (a first ``rag ingest`` still embedding is not an empty
+        store), nor one holding an interrupted run's chunks."""
+        if self.store.count_articles():
             return None
         corpus = self.settings.corpus_dir
         if not corpus.is_dir():
             raise EmptyCorpusError(f"the store is empty and there is no corpus at {corpus}; run `rag ingest PATH`")
-        report = self.ingest([corpus])
-        if not self.store.count_chunks():
+        try:
+            with self.store.writing(alone=True):
+                if self.store.count_articles():
+                    return None
+                if self.store.count_chunks():
+                    raise EmptyCorpusError(
+                        "the store holds no complete article, only what an interrupted ingest left; "
+                        "run `rag ingest PATH` to complete it"
+                    )
+                report = self.ingest([corpus])
+        except StoreBusyError:
+            raise EmptyCorpusError(
+                "the store has no article yet and another run is writing to it; ask again when it has finished"
+            ) from None
+        if not self.store.count_articles():
             raise EmptyCorpusError(f"nothing could be ingested from {corpus}; run `rag ingest PATH`")
         return report
 

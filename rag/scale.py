@@ -139,20 +139,21 @@ def _grow(source: Settings, target: Settings, size: int) -> dict[str, Any]:
     replicas = _replicas(source)
     for _ in range(start):  # the copies already written by a smaller size
         next(replicas)
-    for _, write in replicas:
-        if have >= size:
-            break
-        batch.append(write)
-        have += len(write.chunks)
-        if len(batch) == WRITE_BATCH or have >= size:
-            stamp = store.put_articles(batch, replace=False)
-            lexical.add(Indexed(w.article.id, w.content_hash, stamp, w.chunks) for w in batch)
-            added += sum(len(w.chunks) for w in batch)
-            batch = []
-            if time.perf_counter() - last > 30 or have >= size:
-                last = time.perf_counter()
-                line = eta_line("scale: chunks written", added, added + max(size - have, 0), last - t0)
-                print(line, file=sys.stderr, flush=True)
+    with store.writing():  # the writer lock (embedded) or a lease (server), as any ingest holds
+        for _, write in replicas:
+            if have >= size:
+                break
+            batch.append(write)
+            have += len(write.chunks)
+            if len(batch) == WRITE_BATCH or have >= size:
+                stamp = store.put_articles(batch)
+                lexical.add(Indexed(w.article.id, w.content_hash, stamp, w.chunks) for w in batch)
+                added += sum(len(w.chunks) for w in batch)
+                batch = []
+                if time.perf_counter() - last > 30 or have >= size:
+                    last = time.perf_counter()
+                    line = eta_line("scale: chunks written", added, added + max(size - have, 0), last - t0)
+                    print(line, file=sys.stderr, flush=True)
     seconds = time.perf_counter() - t0
     return {
         "chunks_added": added,
@@ -215,40 +216,41 @@ def _add_articles(pipeline: Any) -> dict[str, Any]:
 
     store, lexical = pipeline.store, pipeline.retriever.lexical
     source = next(store.iter_articles())
-    runs = []
-    for i in range(ADDS):
-        article = dataclasses.replace(
-            source, id=f"scale-new-{i}", published=dt.date.today(), text=f"{source.text}\n\nUpdate {i}."
-        )
-        t0 = time.perf_counter()
-        repaired = store.repair()
-        t_repair = time.perf_counter() - t0
-        store.committed()
-        t_committed = time.perf_counter() - t0 - t_repair
-        before = _files(lexical.path)
-        t1 = time.perf_counter()
-        report = ingest_items(
-            [article], store=store, embedder=pipeline.embedder, chunker=pipeline.chunker, lexical=lexical
-        )
-        wall = time.perf_counter() - t1
-        after = _files(lexical.path)
-        runs.append(
-            {
-                "wall_s": wall,
-                "embed_s": report.embed_seconds,
-                "repair_scan_s": t_repair,
-                "committed_scan_s": t_committed,
-                "orphans": repaired,
-                "chunks": report.chunks,
-                "lexical_docs_written": lexical.written.chunks,
-                "lexical_files_new": len(set(after) - set(before)),
-                "lexical_bytes_new": sum(after[f] for f in set(after) - set(before)),
-                "lexical_files_rewritten": sum(1 for f in before if f in after and after[f] != before[f]),
-            }
-        )
-    ids = [f"scale-new-{i}" for i in range(ADDS)]
-    store.delete_articles(ids)
-    lexical.delete(ids)
+    with store.writing():  # one run holds the store for all the adds, as `rag ingest` would
+        runs = []
+        for i in range(ADDS):
+            article = dataclasses.replace(
+                source, id=f"scale-new-{i}", published=dt.date.today(), text=f"{source.text}\n\nUpdate {i}."
+            )
+            t0 = time.perf_counter()
+            repaired = store.repair()
+            t_repair = time.perf_counter() - t0
+            store.committed()
+            t_committed = time.perf_counter() - t0 - t_repair
+            before = _files(lexical.path)
+            t1 = time.perf_counter()
+            report = ingest_items(
+                [article], store=store, embedder=pipeline.embedder, chunker=pipeline.chunker, lexical=lexical
+            )
+            wall = time.perf_counter() - t1
+            after = _files(lexical.path)
+            runs.append(
+                {
+                    "wall_s": wall,
+                    "embed_s": report.embed_seconds,
+                    "repair_scan_s": t_repair,
+                    "committed_scan_s": t_committed,
+                    "orphans": repaired,
+                    "chunks": report.chunks,
+                    "lexical_docs_written": lexical.written.chunks,
+                    "lexical_files_new": len(set(after) - set(before)),
+                    "lexical_bytes_new": sum(after[f] for f in set(after) - set(before)),
+                    "lexical_files_rewritten": sum(1 for f in before if f in after and after[f] != before[f]),
+                }
+            )
+        ids = [f"scale-new-{i}" for i in range(ADDS)]
+        store.delete_articles(ids)
+        lexical.delete(ids)
     walls = sorted(r["wall_s"] for r in runs)
     return {"median_wall_s": walls[len(walls) // 2], "max_wall_s": walls[-1], "runs": runs}
 

@@ -16,6 +16,8 @@ from typing import Any
 from rag.errors import ConfigError
 
 PACKAGE_DIR = Path(__file__).resolve().parent
+#: The default size cap of an article file or JSONL record, in bytes (2 MB of text).
+MAX_ARTICLE_BYTES = 2_000_000
 
 
 def _bundled(name: str) -> Path:
@@ -81,6 +83,10 @@ class Settings:
     )
     chunk_overlap: int = dataclasses.field(
         default=30, metadata={"env": "RAG_CHUNK_OVERLAP", "help": "overlap between chunks, tokens"}
+    )
+    max_article_bytes: int = dataclasses.field(
+        default=MAX_ARTICLE_BYTES,
+        metadata={"env": "RAG_MAX_ARTICLE_BYTES", "help": "larger files and JSONL records are skipped (UTF-8 bytes)"},
     )
     top_k: int = dataclasses.field(default=6, metadata={"env": "RAG_TOP_K", "help": "chunks given to the answerer"})
     generator: str = dataclasses.field(
@@ -149,6 +155,8 @@ class Settings:
             raise ConfigError(f"RAG_CHUNK_TOKENS must be between 32 and 2000, not {self.chunk_tokens}")
         if not 0 <= self.chunk_overlap < self.chunk_tokens // 2:
             raise ConfigError("RAG_CHUNK_OVERLAP must be at least 0 and under half of RAG_CHUNK_TOKENS")
+        if self.max_article_bytes < 1000:
+            raise ConfigError(f"RAG_MAX_ARTICLE_BYTES must be at least 1000, not {self.max_article_bytes}")
         if self.top_k < 1:
             raise ConfigError("RAG_TOP_K must be at least 1")
         if self.chroma_url and not self.chroma_url.startswith(("http://", "https://")):

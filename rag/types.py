@@ -30,6 +30,14 @@ class Article:
 
 
 @dataclass(frozen=True)
+class Skipped:
+    """An input that was not ingested, and why (one line)."""
+
+    source: str  #: the file, folder, ``path:line`` or URL
+    reason: str
+
+
+@dataclass(frozen=True)
 class Chunk:
     """A token-bounded, sentence-aligned slice of an article: ``article.text[start:end] == text``."""
 

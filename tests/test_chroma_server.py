@@ -4,11 +4,8 @@ shared by several processes."""
 from __future__ import annotations
 
 import json
-import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,42 +13,15 @@ import pytest
 
 from rag.embed import LocalMiniLM
 from rag.pipeline import Pipeline
-from tests.conftest import article_md, cli_env, make_settings, run_cli, write
+from tests.conftest import article_md, chroma_server, cli_env, make_settings, run_cli, write
 
 Q = "How many North Korean soldiers does the Pentagon estimate have been sent to eastern Russia?"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def chroma_url(tmp_path: Path) -> Iterator[str]:
-    exe = shutil.which("chroma") or str(Path(sys.executable).parent / "chroma")
-    port = _free_port()
-    log = (tmp_path / "chroma.log").open("w")
-    proc = subprocess.Popen(
-        [exe, "run", "--path", str(tmp_path / "server-data"), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.time() + 180  # `chroma run` imports slowly on a loaded machine
-        while time.time() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                    break
-            except OSError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("chroma run did not start: " + (tmp_path / "chroma.log").read_text()[-2000:])
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-        log.close()
+    with chroma_server(tmp_path) as server:
+        yield server.url
 
 
 @pytest.mark.slow

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import pickle
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -37,8 +38,10 @@ def _indexed(w: ArticleWrite, stamp: float) -> Indexed:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    return Store(make_settings(tmp_path), FP)
+def store(tmp_path: Path) -> Iterator[Store]:
+    store = Store(make_settings(tmp_path), FP)
+    with store.writing():
+        yield store
 
 
 @pytest.fixture
@@ -58,12 +61,12 @@ def _segment_files(index: LexicalIndex) -> dict[str, int]:
 def test_adding_an_article_writes_only_its_chunks_and_persists(store: Store, root: Path) -> None:
     index = LexicalIndex.for_store(store, root)
     first = [_write(f"a{i}", f"Harbour news {i}. The ferry runs daily. Tolls rise") for i in range(20)]
-    index.add(_indexed(w, store.put_articles([w], replace=False)) for w in first)
+    index.add(_indexed(w, store.put_articles([w])) for w in first)
     assert (len(index), index.articles()) == (60, 20)
     before = _segment_files(index)
 
     late = _write("zanzibar", "Zanzibar exports cloves. Dhows sail at dawn")
-    assert index.add([_indexed(late, store.put_articles([late], replace=False))])
+    assert index.add([_indexed(late, store.put_articles([late]))])
     assert (index.written.articles, index.written.chunks, index.written.deleted) == (1, 2, 0)
     after = _segment_files(index)
     assert all(after[name] == size for name, size in before.items())  # no segment rewritten
@@ -78,7 +81,7 @@ def test_adding_an_article_writes_only_its_chunks_and_persists(store: Store, roo
 def test_a_changed_article_replaces_its_chunks(store: Store, root: Path) -> None:
     index = LexicalIndex.for_store(store, root)
     w = _write("a", "Storm hits the coast. Roads closed")
-    index.add([_indexed(w, store.put_articles([w], replace=False))])
+    index.add([_indexed(w, store.put_articles([w]))])
     w2 = _write("a", "Calm returns to the coast")
     index.add([_indexed(w2, store.put_articles([w2]))])
     assert _ids(index, "storm") == set() and _ids(index, "calm") == {"a"} and len(index) == 1
@@ -88,9 +91,9 @@ def test_a_changed_article_replaces_its_chunks(store: Store, root: Path) -> None
 def test_sync_catches_up_with_commits_it_was_not_told_of(store: Store, root: Path) -> None:
     index = LexicalIndex.for_store(store, root)
     w = _write("a", "Council passes budget. Roads get money")
-    index.add([_indexed(w, store.put_articles([w], replace=False))])
+    index.add([_indexed(w, store.put_articles([w]))])
     # A run killed after the store's commit but before the index's, or another process's ingest:
-    store.put_articles([_write("b", "Zanzibar exports cloves")], replace=False)
+    store.put_articles([_write("b", "Zanzibar exports cloves")])
     store.put_articles([_write("a", "Council rejects budget")])
     report = LexicalIndex.for_store(store, root).sync(store)
     assert (report.indexed, report.removed, report.full) == (2, 0, False)  # found by the high-water mark
@@ -102,7 +105,7 @@ def test_sync_catches_up_with_commits_it_was_not_told_of(store: Store, root: Pat
 def test_sync_removes_what_the_store_no_longer_has(store: Store, root: Path) -> None:
     index = LexicalIndex.for_store(store, root)
     writes = [_write("a", "Storm hits the coast"), _write("b", "Zanzibar exports cloves")]
-    index.add(_indexed(w, store.put_articles([w], replace=False)) for w in writes)
+    index.add(_indexed(w, store.put_articles([w])) for w in writes)
     store.delete_articles(["b"])  # e.g. another machine's `rag ingest --prune`
     report = index.sync(store)
     assert (report.removed, report.full) == (1, True)
@@ -110,7 +113,7 @@ def test_sync_removes_what_the_store_no_longer_has(store: Store, root: Path) -> 
 
 
 def test_records_without_a_commit_stamp_are_found_by_the_count_check(store: Store, root: Path) -> None:
-    store.put_articles([_write("a", "Storm hits the coast")], replace=False)
+    store.put_articles([_write("a", "Storm hits the coast")])
     store._articles.update(ids=["a"], metadatas=[{"committed_at": 0.0}])  # a store written before stamps
     index = LexicalIndex.for_store(store, root)
     index.add([_indexed(_write("b", "Zanzibar exports cloves"), 1.0)])  # the index knows another article
@@ -122,7 +125,7 @@ def test_records_without_a_commit_stamp_are_found_by_the_count_check(store: Stor
 def test_a_writer_held_by_another_process_defers_the_work_to_the_next_sync(store: Store, root: Path) -> None:
     index = LexicalIndex.for_store(store, root)
     w = _write("a", "Zanzibar exports cloves")
-    stamp = store.put_articles([w], replace=False)
+    stamp = store.put_articles([w])
     other = index._index.writer(heap_size=15_000_000, num_threads=1)  # tantivy's own lock, as another process
     assert index.add([_indexed(w, stamp)], wait=0.2) is False
     assert index.sync(store).skipped and _ids(index, "cloves") == set()
@@ -138,8 +141,7 @@ def test_filters_on_the_lexical_side(store: Store) -> None:
             _write("old", "Flood warning issued", dt.date(2024, 1, 1), "CNN"),
             _write("new", "Flood waters recede", dt.date(2024, 10, 1), "USA Today"),
             _write("undated", "Flood museum opens", None, "CNN"),
-        ],
-        replace=False,
+        ]
     )
     index.sync(store)
     assert _ids(index, "flood") == {"old", "new", "undated"}
@@ -153,8 +155,8 @@ def test_filters_on_the_lexical_side(store: Store) -> None:
 
 def test_idf_is_bm25s_and_search_ranks_by_it(store: Store) -> None:
     index = LexicalIndex.for_store(store, None)
-    store.put_articles([_write(f"c{i}", f"Common word here {i}") for i in range(9)], replace=False)
-    store.put_articles([_write("rare", "Common word and zanzibar")], replace=False)
+    store.put_articles([_write(f"c{i}", f"Common word here {i}") for i in range(9)])
+    store.put_articles([_write("rare", "Common word and zanzibar")])
     index.sync(store)
     [zanzibar] = terms("Zanzibar")
     assert index.idf(zanzibar) == pytest.approx(math.log(1 + (10 - 1 + 0.5) / (1 + 0.5)))

@@ -158,6 +158,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-textbook", action="store_true", help="skip the textbook-pipeline comparison")
     p.add_argument("--judge", action="store_true", help="also grade answers with the LLM (needs one configured)")
     p.add_argument("--no-briefs", action="store_true", help="with --dataset: skip the weekly briefing coverage")
+    p.add_argument(
+        "--unanswerable",
+        action="store_true",
+        help="with --dataset: also ask every question with the articles holding its answer hidden (same store); "
+        "the right answer is then a refusal",
+    )
 
     p = sub.add_parser(
         "bench",
@@ -170,6 +176,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", type=Path, default=Path("../shared/data/realtimeqa-2024"))
     p.add_argument("--limit", type=int, default=0, help="use only the first N articles (0 = all)")
     p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser(
+        "train-reader",
+        parents=[common],
+        help="retrain the extractive reader on a quiz dataset and write its artifact",
+        description="Fit the learned reader (sentence ranker, answer-span and relevance heads, answerability model) "
+        "on a dataset in the RealTime QA shape (articles.jsonl + questions.jsonl), with week-grouped "
+        "cross-validation, and write reader.json, reader-head.npz and the model card READER.md. Needs the train "
+        "extra: pip install -e '.[train]'. The dataset is ingested into its own cached store first (as `rag eval "
+        "--dataset` does). Pin the printed sha256 in rag/reader.py to ship the new model.",
+    )
+    p.add_argument(
+        "--dataset", type=Path, required=True, help="training dataset folder, e.g. ../shared/data/realtimeqa-train"
+    )
+    p.add_argument("--validate", type=Path, help="a second dataset to report on (validation only: nothing is fitted)")
+    p.add_argument(
+        "--out", type=Path, default=Path("rag/models"), help="where to write the artifact (default rag/models)"
+    )
+    p.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
 
     p = sub.add_parser(
         "serve",
@@ -211,7 +238,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         settings = settings_from(args)
-        handler = globals()[f"cmd_{args.command}"]
+        handler = globals()[f"cmd_{args.command.replace('-', '_')}"]
         return int(handler(args, settings) or 0)
     except RagError as exc:
         print(f"rag: error: {exc}", file=sys.stderr)
@@ -300,7 +327,8 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         raise ConfigError("the question is empty")
     pipeline = Pipeline.from_settings(settings)
     _ensure_corpus(pipeline, quiet=args.json)
-    stream = not args.json and not args.no_stream
+    # The extractive answer takes a fraction of a second: printed whole, its answer phrase can be marked.
+    stream = not args.json and not args.no_stream and pipeline.generator.name == "llm"
     answer = pipeline.ask(question, filters=_filters(args), on_text=_writer() if stream else None)
     if args.json:
         print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
@@ -308,7 +336,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         print("\n")
         print(render.sources(answer))
     else:
-        print(render.answer_text(answer))
+        print(render.answer_text(answer, color=_color()))
     return 0
 
 
@@ -347,17 +375,26 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
         if line.startswith("/"):
             print("commands: /sources /reset /quit")
             continue
+        stream = pipeline.generator.name == "llm"
         try:
             print("rag> ", end="", flush=True)
-            answer = convo.ask(line, on_text=_writer())
+            answer = convo.ask(line, on_text=_writer() if stream else None)
         except RagError as exc:
             print(f"\nrag: error: {exc}", file=sys.stderr)
             continue
+        if not stream:
+            print(render.highlighted(answer, _color()), end="")
         print()
+        if answer.refused and answer.closest:
+            print("    " + render.closest(answer).replace("\n", "\n    "))
         if answer.standalone_question != line:
             print(f"    (searched for: {answer.standalone_question})")
         for c in answer.citations:
             print("    " + render.source_line(c).replace("\n", "\n    "))
+
+
+def _color() -> bool:
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
@@ -443,6 +480,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         judge = Judge(settings, chat_model)
     paths = list(args.suites) or [
         settings.evals_dir / "known_facts.yaml",
+        settings.evals_dir / "followups.yaml",
         settings.evals_dir / "brief_known_facts.yaml",
     ]
     if args.dataset and not args.suites:
@@ -453,6 +491,10 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
             jobs.append((path.stem, lambda p=path: evalbrief.run_known_facts(p, settings)))
         else:
             suite = load_suite(path)
+            if suite.missing:
+                # A suite over data that is not shipped (the development set) is skipped where it is absent.
+                print(f"rag: eval: {suite.name}: skipped ({suite.missing[0]} is not on this machine)", file=sys.stderr)
+                continue
             jobs.append(
                 (
                     suite.name,
@@ -462,15 +504,16 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
                 )
             )
     for d in args.dataset:
-        suite = load_dataset(d, args.limit)
-        jobs.append(
-            (
-                suite.name,
-                lambda s=suite: run(
-                    s, settings, chat_model=chat_model, vanilla=not args.no_textbook, judge=judge, log=log
-                ),
+        for hidden in (False, True) if args.unanswerable else (False,):
+            suite = load_dataset(d, args.limit, unanswerable=hidden)
+            jobs.append(
+                (
+                    suite.name,
+                    lambda s=suite: run(
+                        s, settings, chat_model=chat_model, vanilla=not args.no_textbook, judge=judge, log=log
+                    ),
+                )
             )
-        )
         if not args.no_briefs:
             jobs.append((f"briefs:{d.name}", lambda d=d: evalbrief.run_dataset(d, settings, limit=args.limit, log=log)))
     for path in args.report:
@@ -522,6 +565,26 @@ def log(message: str) -> None:
 
 def _slug(name: str) -> str:
     return "".join(ch if ch.isalnum() else "-" for ch in name.lower()).strip("-") or "suite"
+
+
+def cmd_train_reader(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.train_reader import run as train
+
+    for path in [args.dataset, *([args.validate] if args.validate else [])]:
+        if not (path / "questions.jsonl").exists() or not (path / "articles.jsonl").exists():
+            raise ConfigError(f"{path} is not a dataset folder (articles.jsonl + questions.jsonl)")
+    result = train(
+        args.dataset, settings, out_dir=args.out, validate=args.validate, folds=args.folds, seed=args.seed, log=log
+    )
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(f"reader written to {result['out']} (sha256 {result['sha256']})")
+        for name in ("train", "dev"):
+            if result[name]:
+                print(f"{name}: " + ", ".join(f"{k} {v:.3f}" for k, v in result[name].items() if k != "questions"))
+        print("to ship it, set READER_SHA256 in rag/reader.py to the sha256 above")
+    return 0
 
 
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:

@@ -15,6 +15,8 @@ from rag.types import Filters, Hit
 
 #: Unfiltered results fetched per wanted result before falling back to a filtered Chroma query.
 OVERFETCH = 4
+#: Extra candidates fetched per excluded article (about its number of chunks).
+EXCLUDED_CHUNKS = 15
 
 
 @dataclass(frozen=True)
@@ -72,11 +74,18 @@ class Retriever:
         mode = mode or cfg.mode
         dense: list[str] = []
         lexical: list[str] = []
+        exclude = filters.exclude if filters is not None else frozenset()
+        # Hidden articles are dropped after the search: fetch enough more that the rest still fill the lists.
+        pool = cfg.candidates + EXCLUDED_CHUNKS * len(exclude)
         if mode in {"hybrid", "dense"}:
-            dense = self._dense(query, cfg.candidates, filters)
+            dense = self._dense(query, pool, filters)
         if mode in {"hybrid", "lexical"}:
-            lexical = [cid for cid, _ in self.lexical.search(query, cfg.candidates, filters)]
+            lexical = [cid for cid, _ in self.lexical.search(query, pool, filters)]
         about = self._describe(dense + lexical)
+        if exclude:
+            about = {cid: a for cid, a in about.items() if a[0] not in exclude}
+            dense = [cid for cid in dense if cid in about][: cfg.candidates]
+            lexical = [cid for cid in lexical if cid in about][: cfg.candidates]
 
         dense_rank = {cid: r for r, cid in enumerate(dense, start=1) if cid in about}
         lexical_rank = {cid: r for r, cid in enumerate(lexical, start=1) if cid in about}

@@ -72,7 +72,7 @@ class Settings:
     chunk_overlap: int = dataclasses.field(
         default=30, metadata={"env": "RAG_CHUNK_OVERLAP", "help": "overlap between chunks, tokens"}
     )
-    top_k: int = dataclasses.field(default=6, metadata={"env": "RAG_TOP_K", "help": "chunks given to the answerer"})
+    top_k: int = dataclasses.field(default=10, metadata={"env": "RAG_TOP_K", "help": "chunks given to the answerer"})
     generator: str = dataclasses.field(
         default="auto",
         metadata={"env": "RAG_GENERATOR", "help": "auto (llm when OPENAI_* set), extractive or llm"},
@@ -91,8 +91,12 @@ class Settings:
     max_retries: int = dataclasses.field(
         default=3, metadata={"env": "RAG_MAX_RETRIES", "help": "retries on 429/5xx/timeouts"}
     )
-    min_support: float = dataclasses.field(
-        default=0.35, metadata={"env": "RAG_MIN_SUPPORT", "help": "extractive: below this, refuse"}
+    answer_threshold: float = dataclasses.field(
+        default=0.0,
+        metadata={
+            "env": "RAG_ANSWER_THRESHOLD",
+            "help": "refuse below this answerability probability (0 = the reader's calibrated threshold)",
+        },
     )
     server_token: str = dataclasses.field(
         default="",

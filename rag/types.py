@@ -85,6 +85,12 @@ class Answer:
     engine: str = "extractive"
     unsupported: list[str] = field(default_factory=list)  #: sentences the citation check could not verify
     standalone_question: str = ""  #: the question actually searched (after follow-up rewriting)
+    #: Character offsets in ``text`` of the answer phrase the reader marked (bold / <mark> when shown).
+    answer_span: tuple[int, int] | None = None
+    answerable: float | None = None  #: the reader's probability that the articles answer the question
+    #: With a refusal: the closest passages, clearly not an answer, and what they do and do not cover.
+    closest: list[Citation] = field(default_factory=list)
+    coverage_note: str = ""
     timings: dict[str, float] = field(default_factory=dict)  #: seconds per stage (retrieve, generate)
     hits: list[Hit] = field(default_factory=list, repr=False)
 
@@ -101,6 +107,8 @@ class Filters:
     since: dt.date | None = None
     until: dt.date | None = None
     outlets: tuple[str, ...] = ()  #: case-insensitive outlet names; empty = any
+    #: Articles retrieval must never return (``rag eval --unanswerable`` hides the ones holding the answer).
+    exclude: frozenset[str] = frozenset()
 
     @property
     def active(self) -> bool:

@@ -128,18 +128,47 @@
     return node;
   }
 
+  // The answer text, its answer phrase (answer_span: offsets into the text) in a <mark>.
+  function answerText(answer, byKey) {
+    const span = answer.answer_span;
+    if (!span || span[1] <= span[0]) return withMarkers("p", "text", answer.text, byKey);
+    const node = el("p", { class: "text" });
+    node.append(
+      ...withMarkers("span", "", answer.text.slice(0, span[0]), byKey).childNodes,
+      el("mark", { class: "answer-phrase" }, answer.text.slice(span[0], span[1])),
+      ...withMarkers("span", "", answer.text.slice(span[1]), byKey).childNodes,
+    );
+    return node;
+  }
+
+  // One entry per article: its citation buttons, then each quote.
+  function sourceList(citations) {
+    const list = el("ol", { class: "sources", "aria-label": "Sources" });
+    const groups = new Map();
+    for (const c of citations) {
+      if (!groups.has(c.article_id)) groups.set(c.article_id, []);
+      groups.get(c.article_id).push(c);
+    }
+    for (const group of groups.values()) {
+      const item = el("li", {}, ...group.map((c) => citeButton(c, `[${c.key}]`)), " ", sourceLabel(group[0]));
+      for (const c of group) item.append(el("q", {}, c.quote));
+      list.append(item);
+    }
+    return list;
+  }
+
   function renderAnswer(box, answer) {
     const byKey = new Map(answer.citations.map((c) => [c.key, c]));
-    const parts = [withMarkers("p", "text", answer.text, byKey)];
+    const parts = [answerText(answer, byKey)];
     if (answer.standalone_question && answer.standalone_question !== answer.question) {
       parts.push(el("p", { class: "searched" }, `Searched for: ${answer.standalone_question}`));
     }
-    if (answer.citations.length) {
-      const list = el("ol", { class: "sources", "aria-label": "Sources" });
-      for (const c of answer.citations) {
-        list.append(el("li", {}, citeButton(c, `[${c.key}]`), " ", sourceLabel(c), el("q", {}, c.quote)));
-      }
-      parts.push(list);
+    if (answer.citations.length) parts.push(sourceList(answer.citations));
+    if (answer.refused && answer.closest && answer.closest.length) {
+      const near = el("ol", { class: "sources closest", "aria-label": "Closest passages" });
+      for (const c of answer.closest) near.append(el("li", {}, sourceLabel(c), el("q", {}, c.quote)));
+      parts.push(el("p", { class: "closest-label" }, "Closest passages (they do not answer the question):"), near);
+      if (answer.coverage_note) parts.push(el("p", { class: "coverage" }, answer.coverage_note));
     }
     if (answer.as_of) parts.push(el("p", { class: "asof" }, `As of ${answer.as_of} (newest cited article)`));
     box.classList.toggle("refused", answer.refused);

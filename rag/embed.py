@@ -148,55 +148,6 @@ class LocalMiniLM:
         return out
 
 
-class PairStates:
-    """Token states of (question, sentence) pairs read together: what the reader's heads look at."""
-
-    def __init__(self, states: list[np.ndarray], segments: list[int], offsets: list[list[tuple[int, int]]]) -> None:
-        self.states = states  #: per pair: (tokens, 384) last-layer states, [CLS] q [SEP] s [SEP]
-        self.segments = segments  #: per pair: index of the first sentence token
-        self.offsets = offsets  #: per pair: character offsets of each token in its own text
-
-
-def pair_states(model: LocalMiniLM, pairs: list[tuple[str, str]], max_tokens: int = 128) -> PairStates:
-    """Run the local MiniLM over each (question, sentence) pair as one input; the sentence is truncated to fit
-    ``max_tokens``. The same pinned model as retrieval, so no second model file is needed."""
-    tok = model._tokenizer
-    segments: list[int] = []
-    offsets: list[list[tuple[int, int]]] = []
-    rows: list[tuple[list[int], list[int]]] = []
-    for q, s in pairs:
-        qe = tok.encode(q, add_special_tokens=False)
-        se = tok.encode(s, add_special_tokens=False)
-        q_ids = qe.ids[: max_tokens // 2]
-        room = max_tokens - len(q_ids) - 3
-        s_ids = se.ids[:room]
-        ids = [CLS_ID, *q_ids, SEP_ID, *s_ids, SEP_ID]
-        types = [0] * (len(q_ids) + 2) + [1] * (len(s_ids) + 1)
-        rows.append((ids, types))
-        segments.append(len(q_ids) + 2)
-        offsets.append(list(qe.offsets[: len(q_ids)]) + list(se.offsets[: len(s_ids)]))
-    out: list[np.ndarray | None] = [None] * len(rows)
-    order = np.argsort([len(r[0]) for r in rows], kind="stable")
-    for start in range(0, len(order), model.BATCH):
-        idx = order[start : start + model.BATCH]
-        width = max(len(rows[i][0]) for i in idx)
-        ids = np.zeros((len(idx), width), dtype=np.int64)
-        mask = np.zeros((len(idx), width), dtype=np.int64)
-        types = np.zeros((len(idx), width), dtype=np.int64)
-        for r, i in enumerate(idx):
-            n = len(rows[i][0])
-            ids[r, :n] = rows[i][0]
-            types[r, :n] = rows[i][1]
-            mask[r, :n] = 1
-        hidden = model._session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})[0]
-        for r, i in enumerate(idx):
-            out[i] = hidden[r, : len(rows[i][0])]
-    return PairStates([o for o in out if o is not None], segments, offsets)
-
-
-CLS_ID, SEP_ID = 101, 102
-
-
 def make_embedder(settings: Settings) -> Embedder:
     """The embedder the settings ask for."""
     if settings.embedder == "openai":

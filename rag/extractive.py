@@ -37,7 +37,7 @@ class ExtractiveGenerator:
         if reading.best is None or reading.answerable < self.threshold:
             return refusal(question, reading, hits, on_text, engine=self.name)
         chosen = [reading.ranked[0]]
-        second = supporting(reading, self.reader.model.support_ratio, self.reader.model.support_below)
+        second = supporting(reading, self.reader.model.support_gap, self.reader.model.support_below)
         if second is not None:
             chosen.append(second)
         citations: list[Citation] = []
@@ -63,15 +63,17 @@ class ExtractiveGenerator:
         )
 
 
-def supporting(reading: Reading, ratio: float, below: float) -> Scored | None:
-    """A second sentence, only when the first is not convincing alone and another comes close to it."""
+def supporting(reading: Reading, gap: float, below: float) -> Scored | None:
+    """A second sentence, only while the answer is not convincing alone and another sentence scores within
+    ``gap`` of the best one (never one that repeats the first)."""
     if len(reading.ranked) < 2 or reading.answerable >= below:
         return None
     top = reading.ranked[0]
+    best = max(s.score for s in reading.ranked)
     for s in reading.ranked[1:3]:
         if redundant(s.text, top.text):
             continue
-        return s if s.score >= top.score - ratio else None
+        return s if s.score >= best - gap else None
     return None
 
 

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from rag.chunk import Splitter
-from rag.embed import Embedder, LocalMiniLM, make_embedder
+from rag.embed import Embedder, make_embedder
 from rag.errors import EmptyCorpusError
 from rag.extractive import ExtractiveGenerator
 from rag.ingest import IngestReport, index_fingerprint, ingest_items, make_chunker
@@ -130,13 +130,12 @@ def make_generator(settings: Settings, embedder: Embedder, retriever: Retriever,
 
             chat_model = make_chat_model(settings)
         return LLMGenerator(settings, chat_model, answer_prompt(settings))
-    return ExtractiveGenerator(make_reader(embedder, retriever), threshold=settings.answer_threshold or None)
+    return ExtractiveGenerator(make_reader(retriever), threshold=settings.answer_threshold or None)
 
 
-def make_reader(embedder: Embedder, retriever: Retriever) -> Reader:
-    """The learned reader over this store's idf; it reads with the local MiniLM whatever embeds the index."""
-    encoder = embedder if isinstance(embedder, LocalMiniLM) else LocalMiniLM()
-    return Reader(encoder=encoder, idf=lambda t: retriever.lexical.idf(t))
+def make_reader(retriever: Retriever) -> Reader:
+    """The learned reader, weighing words by this store's idf."""
+    return Reader(idf=lambda t: retriever.lexical.idf(t))
 
 
 def answer_prompt(settings: Settings) -> Prompt:

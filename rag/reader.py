@@ -1,16 +1,16 @@
 """The learned reader: which retrieved sentence answers the question, which words of it are the answer, and how
 likely it is that the articles answer the question at all.
 
-Three stages, all trained on the RealTime QA training weeks by ``rag train-reader`` and shipped as a small
-artifact (``rag/models/reader.json`` + ``reader-head.npz``, pinned by sha256):
+Three models, trained on the RealTime QA training weeks by ``rag train-reader`` and shipped as one small file
+(``rag/models/reader.json``, pinned by sha256), evaluated with NumPy:
 
-1. a ranker (gradient-boosted trees over ``sentence_features``) scores every candidate sentence and keeps a
-   shortlist;
-2. the shortlist is read together with the question by the local MiniLM (the retrieval model, no second model
-   file) and two small heads score relevance and mark the answer span (``pairhead``); a second forest combines
-   all of it into the final ranking;
-3. an answerability model turns the best candidate's evidence into a calibrated probability that it answers the
-   question; below the threshold the answerers refuse.
+1. a sentence ranker (gradient-boosted trees over ``sentence_features``) scores every candidate sentence and
+   keeps a shortlist of prose sentences;
+2. a span model (trees over ``spans.span_features``) scores every candidate answer phrase of the shortlist —
+   names, numbers, dates, titles, words the question lacks — with how often the articles repeat it; the answer
+   is the best phrase, quoted in the sentence that holds its best mention;
+3. an answerability model (logistic regression over the evidence behind that answer and how well the retrieved
+   articles match the question at all) gives a calibrated probability; below the threshold the answerers refuse.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -28,45 +27,35 @@ from typing import Any
 import numpy as np
 
 from rag.candidates import Candidate, Form, candidates
-from rag.embed import LocalMiniLM, pair_states
 from rag.errors import ModelFileError
-from rag.metrics import normalise
-from rag.pairhead import HeadWeights
-from rag.pairhead import run as run_head
-from rag.question import _DATE, _NUMBER, Kind
-from rag.sentence_features import FEATURES, QuestionInfo, Retrieved, featurize
+from rag.lexical import terms
+from rag.sentence_features import FEATURES, QuestionInfo, Retrieved, featurize, fold
+from rag.spans import SPAN_FEATURES, Span, span_features
 from rag.trees import Forest
 from rag.types import Hit
 
 MODEL_DIR = Path(__file__).parent / "models"
 READER_PATH = MODEL_DIR / "reader.json"
-#: sha256 of the shipped reader.json (which pins the head file's own sha256 inside it).
+#: sha256 of the shipped reader.json: a retrained model ships only by changing this line.
 READER_SHA256 = ""
-
-#: Columns the combiner sees after the ranker's features.
-COMBINER_EXTRA = [
-    "ranker", "ranker_rel", "ranker_rank", "head", "head_rel", "head_rank", "span_score", "span_novel",
-    "span_shape", "span_recur", "span_words",
-]  # fmt: skip
-COMBINER = FEATURES + COMBINER_EXTRA
-#: Question-level evidence for the answerability model, from the best candidate and the field behind it.
+#: Question-level evidence for the answerability model.
 ANSWERABLE = [
-    "top", "margin", "top_ranker", "top_head", "max_head", "head_margin", "top_span_score", "top_span_recur",
-    "top_span_shape", "top_cov", "top_rare_cov", "top_names_cov", "top_focus", "top_article_cov", "top_title_cov",
-    "n_strong", "question_terms", "kind_number", "kind_date", "kind_person", "kind_place", "kind_entity",
-    "kind_other",
+    "span", "span_margin", "span_articles", "span_mentions", "span_fits", "sentence", "sentence_margin",
+    "sentence_cov", "sentence_rare_cov", "sentence_names_cov", "sentence_focus", "context_rare_cov",
+    "context_names_cov", "context_cov", "dense_max", "lexical_max", "lexical_per_term", "question_terms",
+    "kind_number", "kind_date", "kind_person", "kind_place", "kind_entity", "kind_other",
 ]  # fmt: skip
 ANSWERABLE_FORMS = frozenset({Form.PROSE})
 
 
 @dataclass
 class Scored:
-    """A shortlisted candidate with everything the reader found out about it."""
+    """A candidate sentence as the reader ranks it, with the answer phrase it holds (if any)."""
 
     cand: Candidate
-    features: np.ndarray  #: its ``COMBINER`` row
-    score: float  #: final ranking score (combiner, raw)
-    span: tuple[int, int]  #: the answer's character offsets in the sentence
+    score: float  #: the ranker's score
+    span: tuple[int, int] = (0, 0)  #: the answer's character offsets in the sentence
+    span_score: float = float("-inf")
 
     @property
     def text(self) -> str:
@@ -74,8 +63,7 @@ class Scored:
 
     @property
     def answer_phrase(self) -> str:
-        lo, hi = self.span
-        return self.cand.text[lo:hi]
+        return self.cand.text[self.span[0] : self.span[1]]
 
 
 @dataclass
@@ -83,7 +71,7 @@ class Reading:
     """What the reader made of one question and its retrieved context."""
 
     question: QuestionInfo
-    ranked: list[Scored]  #: the shortlist, best first
+    ranked: list[Scored]  #: the answer's sentence first, then the rest of the shortlist by ranker score
     answerable: float  #: calibrated probability that ``ranked[0]`` answers the question
     evidence: np.ndarray = field(repr=False)  #: its ``ANSWERABLE`` row
     all_candidates: list[Candidate] = field(default_factory=list, repr=False)
@@ -104,7 +92,7 @@ class Logistic:
 
     def probability(self, x: np.ndarray) -> np.ndarray:
         z = ((np.atleast_2d(x) - self.mean) / self.scale) @ self.coef + self.intercept
-        return 1.0 / (1.0 + np.exp(-z))
+        return np.asarray(1.0 / (1.0 + np.exp(-z)))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -124,68 +112,46 @@ class ReaderModel:
     """The trained parts, as loaded from the artifact."""
 
     ranker: Forest
-    combiner: Forest
+    spans: Forest
     answerable: Logistic
-    head: HeadWeights
     shortlist: int
     threshold: float  #: refuse below this answerability probability
-    support_ratio: float  #: a second sentence needs this share of the first one's probability …
-    support_below: float  #: … and is only added while the first one's probability is below this
+    support_gap: float  #: a second sentence must score within this of the first (ranker units) …
+    support_below: float  #: … and is only added while the answer's probability is below this
     meta: dict[str, Any]
 
     @classmethod
     def load(cls, path: Path = READER_PATH, expected_sha256: str | None = None) -> ReaderModel:
+        if not path.is_file():
+            raise ModelFileError(f"reader model {path} is missing; reinstall, or rebuild it with `rag train-reader`")
+        raw = path.read_bytes()
+        actual = hashlib.sha256(raw).hexdigest()
         expected = READER_SHA256 if expected_sha256 is None else expected_sha256
-        raw = _read_pinned(path, expected)
+        if expected and actual != expected:
+            raise ModelFileError(
+                f"reader model {path} has sha256 {actual[:12]}…, expected {expected[:12]}…; reinstall the package "
+                "(after `rag train-reader`, pin the new hash in rag/reader.py)"
+            )
         data = json.loads(raw)
-        if data.get("format") != 1 or data.get("features") != FEATURES:
-            raise ModelFileError(f"{path} was trained for other sentence features; retrain it with `rag train-reader`")
-        head_path = path.parent / data["head"]["file"]
-        with np.load(_pinned_file(head_path, data["head"]["sha256"]), allow_pickle=False) as npz:
-            head = HeadWeights.from_npz({k: npz[k] for k in npz.files})
+        if data.get("format") != 2 or data.get("features") != FEATURES or data.get("span_features") != SPAN_FEATURES:
+            raise ModelFileError(f"{path} was trained for other features; retrain it with `rag train-reader`")
         return cls(
             ranker=Forest.from_dict(data["ranker"]),
-            combiner=Forest.from_dict(data["combiner"]),
+            spans=Forest.from_dict(data["spans"]),
             answerable=Logistic.from_dict(data["answerable"]),
-            head=head,
             shortlist=int(data["shortlist"]),
             threshold=float(data["threshold"]),
-            support_ratio=float(data["support"]["ratio"]),
+            support_gap=float(data["support"]["gap"]),
             support_below=float(data["support"]["below"]),
-            meta={**data.get("meta", {}), "sha256": hashlib.sha256(raw).hexdigest()},
+            meta={**data.get("meta", {}), "sha256": actual},
         )
-
-
-def _read_pinned(path: Path, expected: str) -> bytes:
-    if not path.is_file():
-        raise ModelFileError(f"reader model {path} is missing; reinstall, or rebuild it with `rag train-reader`")
-    raw = path.read_bytes()
-    actual = hashlib.sha256(raw).hexdigest()
-    if expected and actual != expected:
-        raise ModelFileError(
-            f"reader model {path} has sha256 {actual[:12]}…, expected {expected[:12]}…; reinstall the package "
-            "(or, after `rag train-reader`, pin the new hash in rag/reader.py)"
-        )
-    return raw
-
-
-def _pinned_file(path: Path, expected: str) -> Path:
-    _read_pinned(path, expected)
-    return path
 
 
 class Reader:
     """Reads retrieved hits for a question with a ``ReaderModel``."""
 
-    def __init__(
-        self,
-        model: ReaderModel | None = None,
-        *,
-        encoder: LocalMiniLM | None = None,
-        idf: Callable[[str], float] | None = None,
-    ) -> None:
+    def __init__(self, model: ReaderModel | None = None, *, idf: Callable[[str], float] | None = None) -> None:
         self._model = model
-        self.encoder = encoder or LocalMiniLM()
         self.idf = idf or (lambda _t: 3.0)
 
     @cached_property
@@ -202,115 +168,99 @@ class Reader:
         cands = candidates(hits)
         if as_of is None:
             as_of = max((h.chunk.published for h in hits if h.chunk.published), default=None)
-        retrieved = _retrieved(cands, hits)
-        feats = featurize(q, cands, retrieved, as_of)
-        if not cands:
-            return Reading(q, [], 0.0, np.zeros(len(ANSWERABLE)), cands)
-        ranker = m.ranker.predict(feats)
-        eligible = [i for i, c in enumerate(cands) if c.form in ANSWERABLE_FORMS]
-        short = sorted(eligible, key=lambda i: -ranker[i])[: m.shortlist]
-        if not short:
-            return Reading(q, [], 0.0, np.zeros(len(ANSWERABLE)), cands)
-        texts = [cands[i].text for i in short]
-        heads = run_head(m.head, pair_states(self.encoder, [(question, t) for t in texts]), texts)
-        rows = combiner_rows(q, cands, feats, ranker, short, heads)
-        scores = m.combiner.predict(rows)
-        order = np.argsort(-scores, kind="stable")
-        ranked = [Scored(cands[short[j]], rows[j], float(scores[j]), heads[j].span) for j in order]
-        evidence = answerable_row(q, ranked)
-        p = float(m.answerable.probability(evidence)[0])
+        feats = featurize(q, cands, retrieved(cands, hits), as_of)
+        ranker = m.ranker.predict(feats) if cands else np.zeros(0)
+        short = shortlist(cands, ranker, m.shortlist)
+        spans, rows = span_features(q, cands, short, ranker, self.idf)
+        span_scores = m.spans.predict(rows) if spans else np.zeros(0)
+        ranked = rank(cands, ranker, short, spans, span_scores)
+        evidence = answerable_row(q, cands, feats, ranker, short, spans, rows, span_scores, hits)
+        p = float(m.answerable.probability(evidence)[0]) if ranked else 0.0
         return Reading(q, ranked, p, evidence, cands)
 
 
-def _retrieved(cands: Sequence[Candidate], hits: Sequence[Hit]) -> list[Retrieved]:
+def retrieved(cands: Sequence[Candidate], hits: Sequence[Hit]) -> list[Retrieved]:
     info: dict[str, Retrieved] = {}
     for h in hits:
         info.setdefault(h.chunk.id, Retrieved(h.score, h.dense_rank, h.lexical_rank))
     return [info[c.chunk.id] for c in cands]
 
 
-def combiner_rows(
+def shortlist(cands: Sequence[Candidate], ranker: np.ndarray, n: int) -> list[int]:
+    """The ``n`` best prose sentences by ranker score (headings, questions, bylines … are never answers)."""
+    eligible = [i for i, c in enumerate(cands) if c.form in ANSWERABLE_FORMS]
+    return sorted(eligible, key=lambda i: -ranker[i])[:n]
+
+
+def rank(
+    cands: Sequence[Candidate], ranker: np.ndarray, short: Sequence[int], spans: Sequence[Span], span_scores: np.ndarray
+) -> list[Scored]:
+    """The sentence holding the best answer phrase first (with that phrase marked), then the shortlist by score."""
+    if not short:
+        return []
+    best_span: dict[int, tuple[float, Span]] = {}
+    for s, score in zip(spans, span_scores, strict=True):
+        if s.cand not in best_span or score > best_span[s.cand][0]:
+            best_span[s.cand] = (float(score), s)
+    order = list(short)
+    if len(span_scores):
+        top = spans[int(np.argmax(span_scores))].cand
+        order.remove(top)
+        order.insert(0, top)
+    out = []
+    for i in order:
+        score, s = best_span.get(i, (float("-inf"), None))
+        out.append(Scored(cands[i], float(ranker[i]), (s.lo, s.hi) if s else (0, 0), score))
+    return out
+
+
+def answerable_row(
     q: QuestionInfo,
     cands: Sequence[Candidate],
     feats: np.ndarray,
     ranker: np.ndarray,
     short: Sequence[int],
-    heads: Sequence[Any],
+    spans: Sequence[Span],
+    span_rows: np.ndarray,
+    span_scores: np.ndarray,
+    hits: Sequence[Hit],
 ) -> np.ndarray:
-    """The ``COMBINER`` rows of the shortlisted candidates: their features plus the ranker's and heads' outputs."""
-    n = len(short)
-    extra = np.zeros((n, len(COMBINER_EXTRA)), dtype=np.float32)
-    r = ranker[list(short)]
-    h = np.asarray([x.logit for x in heads], dtype=np.float32)
-    r_rank = np.empty(n)
-    r_rank[np.argsort(-r, kind="stable")] = np.arange(n)
-    h_rank = np.empty(n)
-    h_rank[np.argsort(-h, kind="stable")] = np.arange(n)
-    texts = [normalise(c.text) for c in cands]
-    q_terms = set(normalise(q.text).split())
-    col = {name: i for i, name in enumerate(COMBINER_EXTRA)}
-    for j, i in enumerate(short):
-        head = heads[j]
-        phrase = cands[i].text[head.span[0] : head.span[1]]
-        norm = normalise(phrase)
-        words = norm.split()
-        extra[j, col["ranker"]] = r[j]
-        extra[j, col["ranker_rel"]] = r[j] - r.max()
-        extra[j, col["ranker_rank"]] = r_rank[j]
-        extra[j, col["head"]] = h[j]
-        extra[j, col["head_rel"]] = h[j] - h.max()
-        extra[j, col["head_rank"]] = h_rank[j]
-        extra[j, col["span_score"]] = head.span_score
-        extra[j, col["span_novel"]] = sum(w not in q_terms for w in words) / len(words) if words else 0.0
-        extra[j, col["span_shape"]] = span_shape(phrase, q.kind)
-        extra[j, col["span_recur"]] = _recurrence(norm, cands, texts) if words else 0
-        extra[j, col["span_words"]] = len(words)
-    return np.hstack([feats[list(short)], extra])
-
-
-def _recurrence(phrase: str, cands: Sequence[Candidate], texts: Sequence[str]) -> int:
-    """In how many articles of the context the phrase appears (agreement between sources)."""
-    pattern = re.compile(rf"(?<!\w){re.escape(phrase)}(?!\w)")
-    return len({c.article_id for c, t in zip(cands, texts, strict=True) if pattern.search(t)})
-
-
-def span_shape(phrase: str, kind: Kind) -> float:
-    """Whether a phrase is the kind of thing the question asks for (1), plausibly (0.5), or not (0)."""
-    if not phrase.strip():
-        return 0.0
-    if kind is Kind.NUMBER:
-        return float(bool(_NUMBER.search(phrase)))
-    if kind is Kind.DATE:
-        return float(bool(_DATE.search(phrase)))
-    if kind in {Kind.PERSON, Kind.PLACE}:
-        return 1.0 if phrase[:1].isupper() else 0.0
-    if kind is Kind.ENTITY:
-        return 1.0 if phrase[:1].isupper() or _NUMBER.search(phrase) else 0.5
-    return 0.5
-
-
-def answerable_row(q: QuestionInfo, ranked: Sequence[Scored]) -> np.ndarray:
-    """The ``ANSWERABLE`` evidence row for the best candidate of a reading."""
+    """The ``ANSWERABLE`` evidence: the best answer phrase and its sentence, and how well the retrieved articles
+    match the question's rare words and names at all (with the answer hidden, the right story is missing)."""
     row = np.zeros(len(ANSWERABLE), dtype=np.float32)
     col = {name: i for i, name in enumerate(ANSWERABLE)}
+    f = {name: i for i, name in enumerate(FEATURES)}
+    sf = {name: i for i, name in enumerate(SPAN_FEATURES)}
     row[col[f"kind_{q.kind.value}"]] = 1.0
     row[col["question_terms"]] = len(q.weights)
-    if not ranked:
-        row[col["top"]] = -10.0
+    context_terms = {fold(t) for c in cands for t in terms(c.chunk.title + " " + c.text)}
+    row[col["context_cov"]] = sum(w for t, w in q.weights.items() if t in context_terms) / q.total
+    row[col["context_rare_cov"]] = sum(t in context_terms for t in q.rare) / max(len(q.rare), 1)
+    row[col["context_names_cov"]] = sum(bool(n & context_terms) for n in q.names) / len(q.names) if q.names else 1.0
+    sims = [h.dense_similarity for h in hits if h.dense_similarity is not None]
+    bm25 = [h.lexical_score for h in hits if h.lexical_score is not None]
+    row[col["dense_max"]] = max(sims, default=0.0)
+    row[col["lexical_max"]] = max(bm25, default=0.0)
+    row[col["lexical_per_term"]] = row[col["lexical_max"]] / max(len(q.weights), 1)
+    if not short:
+        row[col["span"]] = row[col["sentence"]] = -10.0
         return row
-    f = {name: i for i, name in enumerate(COMBINER)}
-    top = ranked[0].features
-    heads = np.asarray([s.features[f["head"]] for s in ranked])
-    row[col["top"]] = ranked[0].score
-    row[col["margin"]] = ranked[0].score - (ranked[1].score if len(ranked) > 1 else ranked[0].score - 5.0)
-    row[col["top_ranker"]] = top[f["ranker"]]
-    row[col["top_head"]] = top[f["head"]]
-    row[col["max_head"]] = heads.max()
-    row[col["head_margin"]] = heads.max() - (np.sort(heads)[-2] if len(heads) > 1 else heads.max() - 5.0)
-    row[col["top_span_score"]] = top[f["span_score"]]
-    row[col["top_span_recur"]] = top[f["span_recur"]]
-    row[col["top_span_shape"]] = top[f["span_shape"]]
-    for name in ("cov", "rare_cov", "names_cov", "focus", "article_cov", "title_cov"):
-        row[col[f"top_{name}"]] = top[f[name]]
-    row[col["n_strong"]] = float(sum(s.score > ranked[0].score - 1.0 for s in ranked))
+    top_sentence = short[0]
+    scores = sorted((float(ranker[i]) for i in short), reverse=True)
+    row[col["sentence"]] = scores[0]
+    row[col["sentence_margin"]] = scores[0] - scores[1] if len(scores) > 1 else 5.0
+    for name in ("cov", "rare_cov", "names_cov", "focus"):
+        row[col[f"sentence_{name}"]] = feats[top_sentence, f[name]]
+    if len(span_scores):
+        best: dict[str, float] = {}
+        for s, score in zip(spans, span_scores, strict=True):
+            best[s.key] = max(best.get(s.key, float("-inf")), float(score))
+        ordered = sorted(best.values(), reverse=True)
+        j = int(np.argmax(span_scores))
+        row[col["span"]] = ordered[0]
+        row[col["span_margin"]] = ordered[0] - ordered[1] if len(ordered) > 1 else 5.0
+        for name in ("articles", "mentions", "fits"):
+            row[col[f"span_{name}"]] = span_rows[j, sf[name]]
+    else:
+        row[col["span"]] = -10.0
     return row

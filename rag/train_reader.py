@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,28 +20,27 @@ from typing import Any
 import numpy as np
 
 from rag.candidates import Candidate, candidates
-from rag.embed import LocalMiniLM, pair_states
 from rag.evalcases import load_dataset
 from rag.lexical import terms
 from rag.metrics import contains, normalise
-from rag.pairhead import HeadOutput, HeadWeights, pool
 from rag.reader import (
     ANSWERABLE,
-    ANSWERABLE_FORMS,
-    COMBINER,
+    Logistic,
     Reading,
-    Scored,
-    _retrieved,
     answerable_row,
-    combiner_rows,
+    rank,
+    retrieved,
+    shortlist,
 )
-from rag.reader_fit import HeadData, fit_forest, fit_head, fit_logistic, head_arrays
+from rag.reader_fit import fit_forest, fit_logistic
 from rag.sentence_features import FEATURES, QuestionInfo, featurize
+from rag.spans import SPAN_FEATURES, Span, span_features
 from rag.trees import Forest
 from rag.types import Chunk, Filters, Hit
 
 Log = Callable[[str], None]
 SHORTLIST = 12
+CONTEXT_VERSION = 2  #: bump when what a cached context records changes
 
 
 @dataclass
@@ -65,7 +63,9 @@ def collect(pipeline: Any, dataset: Path, log: Log, cache: Path | None = None) -
     """Each question's retrieved context (normal and answer-hidden), cached as JSON beside the store."""
     suite = load_dataset(dataset, unanswerable=True)
     key = hashlib.sha256(
-        json.dumps([pipeline.store.fingerprint, pipeline.settings.top_k, str(dataset.resolve())]).encode()
+        json.dumps(
+            [CONTEXT_VERSION, pipeline.store.fingerprint, pipeline.settings.top_k, str(dataset.resolve())]
+        ).encode()
     ).hexdigest()[:12]
     if cache is not None:
         path = cache / f"contexts-{key}.json"
@@ -96,7 +96,8 @@ def _hit_dict(h: Hit) -> dict[str, Any]:
         "id": c.id, "article_id": c.article_id, "index": c.index, "text": c.text, "start": c.start, "end": c.end,
         "title": c.title, "outlet": c.outlet, "url": c.url,
         "published": c.published.isoformat() if c.published else None, "score": h.score,
-        "dense_rank": h.dense_rank, "lexical_rank": h.lexical_rank,
+        "dense_rank": h.dense_rank, "lexical_rank": h.lexical_rank, "dense_similarity": h.dense_similarity,
+        "lexical_score": h.lexical_score,
     }  # fmt: skip
 
 
@@ -106,7 +107,7 @@ def _hit_from(d: dict[str, Any]) -> Hit:
         d["id"], d["article_id"], d["index"], d["text"], d["start"], d["end"], d["title"], d["outlet"], d["url"],
         published,
     )  # fmt: skip
-    return Hit(chunk, d["score"], d["dense_rank"], d["lexical_rank"])
+    return Hit(chunk, d["score"], d["dense_rank"], d["lexical_rank"], d.get("dense_similarity"), d.get("lexical_score"))
 
 
 def _context_dict(c: Context) -> dict[str, Any]:
@@ -128,18 +129,24 @@ def _context_from(d: dict[str, Any]) -> Context:
 
 @dataclass
 class Example:
-    """One (question, context) pair: its candidates, their features and labels, and cached head inputs."""
+    """One (question, context) pair: its candidates, their features and labels, and each stage's outputs."""
 
     ctx: Context
     hidden: bool
     q: QuestionInfo
+    hits: list[Hit]
     cands: list[Candidate]
     feats: np.ndarray
     labels: np.ndarray
-    pooled: dict[int, tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]] = field(default_factory=dict)
     ranker: np.ndarray | None = None
     short: list[int] = field(default_factory=list)
-    heads: list[HeadOutput] = field(default_factory=list)
+    spans: list[Span] = field(default_factory=list)
+    span_rows: np.ndarray | None = None
+    span_labels: np.ndarray | None = None
+    span_scores: np.ndarray | None = None
+
+    def idf(self, term: str) -> float:
+        return self.ctx.idf.get(term, 3.0)
 
 
 def examples(contexts: Sequence[Context]) -> list[Example]:
@@ -148,36 +155,30 @@ def examples(contexts: Sequence[Context]) -> list[Example]:
         q = QuestionInfo.of(ctx.question, lambda t, idf=ctx.idf: idf.get(t, 3.0))  # type: ignore[misc]
         for hidden, hits in ((False, ctx.normal), (True, ctx.hidden)):
             cands = candidates(hits)
-            feats = featurize(q, cands, _retrieved(cands, hits), ctx.date)
+            feats = featurize(q, cands, retrieved(cands, hits), ctx.date)
             labels = np.asarray([contains(c.text, ctx.answer) for c in cands], dtype=np.float32)
-            out.append(Example(ctx, hidden, q, cands, feats, labels))
+            out.append(Example(ctx, hidden, q, hits, cands, feats, labels))
     return out
 
 
-def ensure_pooled(encoder: LocalMiniLM, ex: Example, idx: Sequence[int]) -> None:
-    """Compute (and keep) the pair-head inputs of these candidates."""
-    todo = [i for i in idx if i not in ex.pooled]
-    if not todo:
-        return
-    states = pair_states(encoder, [(ex.ctx.question, ex.cands[i].text) for i in todo])
-    pooled = pool(states)
-    for j, i in enumerate(todo):
-        q_len = states.segments[j] - 2
-        ex.pooled[i] = (pooled.vectors[j], pooled.tokens[j], states.offsets[j][q_len:])
+def span_label(text: str, answer: str) -> bool:
+    """A phrase is the answer when it contains the gold answer, or is a part of it (a surname, "New Castle")."""
+    return contains(text, answer) or (len(normalise(text)) >= 3 and contains(answer, text))
 
 
-def _answer_tokens(sentence: str, answer: str, offsets: list[tuple[int, int]]) -> tuple[int, int] | None:
-    """The first and last token of the answer's first occurrence in the sentence, if it can be located."""
-    m = re.search(re.escape(answer.strip(" .\"“”'‘’")), sentence, re.IGNORECASE)
-    if not m or not offsets:
-        return None
-    first = next((t for t, (a, b) in enumerate(offsets) if b > m.start()), None)
-    last = max((t for t, (a, b) in enumerate(offsets) if a < m.end()), default=None)
-    return (first, last) if first is not None and last is not None and last >= first else None
+def with_spans(e: Example, ranker: np.ndarray) -> None:
+    """Shortlist and candidate phrases of an example for these ranker scores."""
+    e.ranker = ranker
+    e.short = shortlist(e.cands, ranker, SHORTLIST)
+    e.spans, e.span_rows = span_features(e.q, e.cands, e.short, ranker, e.idf)
+    e.span_labels = np.asarray([span_label(sp.text, e.ctx.answer) for sp in e.spans], dtype=np.float32)
 
 
-def _eligible(ex: Example) -> list[int]:
-    return [i for i, c in enumerate(ex.cands) if c.form in ANSWERABLE_FORMS]
+def reading_of(e: Example) -> Reading:
+    assert e.ranker is not None and e.span_rows is not None and e.span_scores is not None
+    ranked = rank(e.cands, e.ranker, e.short, e.spans, e.span_scores)
+    evidence = answerable_row(e.q, e.cands, e.feats, e.ranker, e.short, e.spans, e.span_rows, e.span_scores, e.hits)
+    return Reading(e.q, ranked, 0.0, evidence, e.cands)
 
 
 # -- cross-validated fitting --------------------------------------------------------------------------------------
@@ -189,68 +190,23 @@ def folds_of(contexts: Sequence[Context], k: int) -> dict[str, int]:
     return {c.id: i * k // len(order) for i, c in enumerate(order)}
 
 
-def _stack(exs: Sequence[Example]) -> tuple[np.ndarray, np.ndarray, list[int]]:
-    exs = [e for e in exs if len(e.cands)]
-    return np.vstack([e.feats for e in exs]), np.concatenate([e.labels for e in exs]), [len(e.cands) for e in exs]
-
-
-def head_data(exs: Sequence[Example], extra_positives: int = 3) -> HeadData:
-    vectors, tokens, labels, spans = [], [], [], []
-    for e in exs:
-        positives = [i for i in _eligible(e) if e.labels[i] and i not in e.short and i in e.pooled][:extra_positives]
-        for i in [*e.short, *positives]:
-            vec, rows, offsets = e.pooled[i]
-            vectors.append(vec)
-            tokens.append(rows)
-            labels.append(e.labels[i])
-            spans.append(_answer_tokens(e.cands[i].text, e.ctx.answer, offsets) if e.labels[i] else None)
-    return HeadData(np.vstack(vectors), tokens, np.asarray(labels), spans)
-
-
-def apply_head(w: HeadWeights, e: Example) -> list[HeadOutput]:
-    from rag.pairhead import best_span, char_span, relevance, span_logits
-
-    if not e.short:
-        return []
-    vectors = np.vstack([e.pooled[i][0] for i in e.short])
-    logits = relevance(w, vectors)
-    out = []
-    for j, i in enumerate(e.short):
-        first, last, score = best_span(span_logits(w, e.pooled[i][1]))
-        out.append(HeadOutput(float(logits[j]), char_span(e.cands[i].text, e.pooled[i][2], first, last), score))
-    return out
-
-
-def combiner_data(exs: Sequence[Example]) -> tuple[np.ndarray, np.ndarray, list[int]]:
-    rows, labels, groups = [], [], []
-    for e in exs:
-        if not e.short or e.ranker is None:
-            continue
-        rows.append(combiner_rows(e.q, e.cands, e.feats, e.ranker, e.short, e.heads))
-        labels.append(e.labels[e.short])
-        groups.append(len(e.short))
-    return np.vstack(rows), np.concatenate(labels), groups
-
-
-def reading_of(e: Example, combiner: Forest) -> Reading:
-    if not e.short or e.ranker is None:
-        return Reading(e.q, [], 0.0, answerable_row(e.q, []), e.cands)
-    rows = combiner_rows(e.q, e.cands, e.feats, e.ranker, e.short, e.heads)
-    scores = combiner.predict(rows)
-    order = np.argsort(-scores, kind="stable")
-    ranked = [Scored(e.cands[e.short[j]], rows[j], float(scores[j]), e.heads[j].span) for j in order]
-    return Reading(e.q, ranked, 0.0, answerable_row(e.q, ranked), e.cands)
+def _stack(rows: Sequence[np.ndarray], labels: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    keep = [i for i, r in enumerate(rows) if len(r)]
+    return (
+        np.vstack([rows[i] for i in keep]),
+        np.concatenate([labels[i] for i in keep]),
+        [len(rows[i]) for i in keep],
+    )
 
 
 @dataclass
 class Trained:
     ranker: Forest
-    head: HeadWeights
-    combiner: Forest
-    answerable: Any
+    spans: Forest
+    answerable: Logistic
     threshold: float
     support: dict[str, float]
-    oof: dict[str, Any]  #: out-of-fold readings and probabilities, for the model card
+    oof: dict[tuple[str, bool], Reading]  #: out-of-fold readings (with probabilities), for the model card
 
 
 def train(
@@ -261,159 +217,121 @@ def train(
     rounds: int = 300,
     target_false_refusals: float = 0.08,
     log: Log = lambda _m: None,
-    encoder: LocalMiniLM | None = None,
 ) -> Trained:
-    encoder = encoder or LocalMiniLM()
     contexts = list({e.ctx.id: e.ctx for e in exs}.values())
     fold = folds_of(contexts, folds)
+    normal = [e for e in exs if not e.hidden]
     log(f"train-reader: {len(exs)} examples, {sum(len(e.cands) for e in exs)} candidate sentences")
 
-    # 1. The ranker, out of fold.
+    def fitted(rows: Callable[[Example], np.ndarray], labels: Callable[[Example], np.ndarray], f: int) -> Forest:
+        part = [e for e in normal if fold[e.ctx.id] != f]
+        x, y, groups = _stack([rows(e) for e in part], [labels(e) for e in part])
+        return fit_forest(x, y, groups, rounds, seed)
+
+    # 1. The sentence ranker, out of fold; its scores pick each example's shortlist and phrases.
     for f in range(folds):
-        train_x, train_y, groups = _stack([e for e in exs if not e.hidden and fold[e.ctx.id] != f])
-        ranker = fit_forest(train_x, train_y, groups, rounds, seed)
+        ranker = fitted(lambda e: e.feats, lambda e: e.labels, f)
         for e in exs:
             if fold[e.ctx.id] == f:
-                e.ranker = ranker.predict(e.feats) if len(e.cands) else np.zeros(0)
-                e.short = sorted(_eligible(e), key=lambda i: -e.ranker[i])[:SHORTLIST]  # type: ignore[index]
-    log("train-reader: ranker fitted (out of fold)")
+                with_spans(e, ranker.predict(e.feats) if len(e.cands) else np.zeros(0))
+    log("train-reader: sentence ranker fitted (out of fold)")
 
-    # 2. The pair heads, out of fold.
-    for n, e in enumerate(exs, start=1):
-        extra = [] if e.hidden else [i for i in _eligible(e) if e.labels[i]][:6]
-        ensure_pooled(encoder, e, [*e.short, *extra])
-        if n % 200 == 0:
-            log(f"train-reader: read {n}/{len(exs)} contexts with MiniLM")
+    # 2. The span model, out of fold.
     for f in range(folds):
-        head = fit_head(head_data([e for e in exs if not e.hidden and fold[e.ctx.id] != f]), seed=seed)
+        spans = fitted(lambda e: e.span_rows, lambda e: e.span_labels, f)  # type: ignore[arg-type,return-value]
         for e in exs:
             if fold[e.ctx.id] == f:
-                e.heads = apply_head(head, e)
-    log("train-reader: heads fitted (out of fold)")
+                e.span_scores = spans.predict(e.span_rows) if len(e.spans) else np.zeros(0)
+    readings = {(e.ctx.id, e.hidden): reading_of(e) for e in exs}
+    log("train-reader: span model fitted (out of fold)")
 
-    # 3. The combiner, out of fold; its readings train the answerability model.
-    readings: dict[tuple[str, bool], Reading] = {}
-    for f in range(folds):
-        cx, cy, cg = combiner_data([e for e in exs if not e.hidden and fold[e.ctx.id] != f])
-        combiner = fit_forest(cx, cy, cg, rounds, seed)
-        for e in exs:
-            if fold[e.ctx.id] == f:
-                readings[(e.ctx.id, e.hidden)] = reading_of(e, combiner)
-    log("train-reader: combiner fitted (out of fold)")
-
-    # 4. Answerability: is the best candidate right? Hidden runs are all negatives.
-    ax, ay, keys = [], [], []
-    for e in exs:
-        r = readings[(e.ctx.id, e.hidden)]
-        right = bool(r.ranked) and not e.hidden and contains(r.ranked[0].text, e.ctx.answer)
-        ax.append(r.evidence)
-        ay.append(float(right))
-        keys.append((e.ctx.id, e.hidden))
-    ax_arr, ay_arr = np.vstack(ax), np.asarray(ay)
-    prob = np.zeros(len(ay_arr))
-    for f in range(folds):
-        held = np.asarray([fold[k[0]] == f for k in keys])
-        prob[held] = fit_logistic(ax_arr[~held], ay_arr[~held]).probability(ax_arr[held])
-    normal = np.asarray([not k[1] for k in keys])
-    threshold = float(np.quantile(prob[normal], target_false_refusals))
-    answerable = fit_logistic(ax_arr, ay_arr)
-    for key, p in zip(keys, prob, strict=True):
-        readings[key].answerable = float(p)
-    log(
-        f"train-reader: answerability threshold {threshold:.3f}: refuses {np.mean(prob[normal] < threshold):.3f} "
-        f"of normal and {np.mean(prob[~normal] < threshold):.3f} of answer-hidden runs (out of fold)"
+    # 3. Answerability: is the answer right? Runs with the answer hidden are all negatives.
+    keys = list(readings)
+    x = np.vstack([readings[k].evidence for k in keys])
+    y = np.asarray(
+        [
+            float(
+                not hidden
+                and bool(readings[(q, hidden)].ranked)
+                and contains(readings[(q, hidden)].ranked[0].text, _answer(contexts, q))
+            )
+            for q, hidden in keys
+        ]
     )
+    prob = np.zeros(len(keys))
+    for f in range(folds):
+        held = np.asarray([fold[q] == f for q, _ in keys])
+        prob[held] = fit_logistic(x[~held], y[~held]).probability(x[held])
+    for k, p in zip(keys, prob, strict=True):
+        readings[k].answerable = float(p)
+    is_normal = np.asarray([not hidden for _, hidden in keys])
+    threshold = float(np.quantile(prob[is_normal], target_false_refusals))
+    log(
+        f"train-reader: answerability threshold {threshold:.3f} refuses {np.mean(prob[is_normal] < threshold):.3f} "
+        f"of answerable and {np.mean(prob[~is_normal] < threshold):.3f} of answer-hidden runs (out of fold)"
+    )
+    support = choose_support(contexts, readings, threshold)
 
-    support = choose_support(exs, readings, threshold)
-
-    # 5. Final fits on everything (the combiner on the out-of-fold inputs, as in stacking).
-    train_x, train_y, groups = _stack([e for e in exs if not e.hidden])
-    ranker = fit_forest(train_x, train_y, groups, rounds, seed)
-    head = fit_head(head_data([e for e in exs if not e.hidden]), seed=seed)
-    cx, cy, cg = combiner_data([e for e in exs if not e.hidden])
-    combiner = fit_forest(cx, cy, cg, rounds, seed)
+    # 4. Final fits on everything (the span model on out-of-fold ranker scores, as in stacking).
+    ranker = fitted(lambda e: e.feats, lambda e: e.labels, -1)
+    spans = fitted(lambda e: e.span_rows, lambda e: e.span_labels, -1)  # type: ignore[arg-type,return-value]
+    answerable = fit_logistic(x, y)
     log("train-reader: final models fitted")
-    oof = {"readings": readings, "prob": prob, "keys": keys}
-    return Trained(ranker, head, combiner, answerable, threshold, support, oof)
+    return Trained(ranker, spans, answerable, threshold, support, readings)
+
+
+def _answer(contexts: Sequence[Context], qid: str) -> str:
+    return next(c.answer for c in contexts if c.id == qid)
 
 
 def choose_support(
-    exs: Sequence[Example], readings: dict[tuple[str, bool], Reading], threshold: float
+    contexts: Sequence[Context], readings: dict[tuple[str, bool], Reading], threshold: float
 ) -> dict[str, float]:
-    """The rule for a second sentence: best accuracy with answers of at most ~42 words on average."""
-    answers = {e.ctx.id: e.ctx.answer for e in exs}
-    best = (-1.0, {"ratio": 2.0, "below": 0.0})
-    runs = [(k, r) for k, r in readings.items() if not k[1] and r.ranked and r.answerable >= threshold]
-    for ratio in (0.5, 0.7, 0.8, 0.9, 1.0, 2.0):
-        for below in (0.3, 0.5, 0.7, 0.9, 1.01):
+    """The rule for a second sentence: the best answer accuracy with answers of at most ~42 words on average."""
+    from rag.extractive import supporting
+
+    answers = {c.id: c.answer for c in contexts}
+    runs = [(q, r) for (q, hidden), r in readings.items() if not hidden and r.ranked and r.answerable >= threshold]
+    best = (-1.0, {"gap": 0.0, "below": 0.0})
+    for gap in (0.25, 0.5, 1.0, 2.0, 4.0):
+        for below in (0.2, 0.3, 0.4, 0.5, 0.7, 1.01):
             right, words = 0, []
-            for (qid, _), r in runs:
+            for q, r in runs:
                 chosen = [r.ranked[0]]
-                second = _second(r, ratio, below)
+                second = supporting(r, gap, below)
                 if second is not None:
                     chosen.append(second)
-                right += any(contains(s.text, answers[qid]) for s in chosen)
+                right += any(contains(s.text, answers[q]) for s in chosen)
                 words.append(sum(len(s.text.split()) for s in chosen))
             acc = right / max(len(runs), 1)
             if np.mean(words) <= 42 and acc > best[0]:
-                best = (acc, {"ratio": ratio, "below": below})
+                best = (acc, {"gap": gap, "below": below})
     return best[1]
-
-
-def _second(r: Reading, ratio: float, below: float) -> Scored | None:
-    """The supporting sentence the rule would add, if any (from ``ranked[1:]``, not repeating the first)."""
-    if len(r.ranked) < 2 or r.answerable >= below:
-        return None
-    top = r.ranked[0]
-    for s in r.ranked[1:3]:
-        if _redundant(s.text, top.text):
-            continue
-        return s if s.score >= top.score - (1 - ratio) * 10 else None
-    return None
-
-
-def _redundant(a: str, b: str) -> bool:
-    ta, tb = set(terms(a)), set(terms(b))
-    return bool(ta) and len(ta & tb) / len(ta) > 0.6
-
-
-def normalised_answer(answer: str) -> str:
-    return normalise(answer)
 
 
 # -- the artifact ------------------------------------------------------------------------------------------------
 
 
-def artifact(trained: Trained, meta: dict[str, Any]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """reader.json's content and the head's arrays (their sha256 goes into the json by ``write``)."""
-    return (
-        {
-            "format": 1,
-            "features": FEATURES,
-            "combiner_features": COMBINER,
-            "answerable_features": ANSWERABLE,
-            "shortlist": SHORTLIST,
-            "threshold": trained.threshold,
-            "support": trained.support,
-            "ranker": trained.ranker.to_dict(),
-            "combiner": trained.combiner.to_dict(),
-            "answerable": trained.answerable.to_dict(),
-            "meta": meta,
-        },
-        head_arrays(trained.head),
-    )
+def artifact(trained: Trained, meta: dict[str, Any]) -> dict[str, Any]:
+    """reader.json's content."""
+    return {
+        "format": 2,
+        "features": FEATURES,
+        "span_features": SPAN_FEATURES,
+        "answerable_features": ANSWERABLE,
+        "shortlist": SHORTLIST,
+        "threshold": trained.threshold,
+        "support": trained.support,
+        "ranker": trained.ranker.to_dict(),
+        "spans": trained.spans.to_dict(),
+        "answerable": trained.answerable.to_dict(),
+        "meta": meta,
+    }
 
 
-def write(out_dir: Path, data: dict[str, Any], head: dict[str, np.ndarray]) -> str:
-    """Write reader-head.npz and reader.json; returns reader.json's sha256 (to pin in rag/reader.py)."""
-    import io
-
+def write(out_dir: Path, data: dict[str, Any]) -> str:
+    """Write reader.json (compact, stable key order); returns its sha256, to pin in rag/reader.py."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    buf = io.BytesIO()
-    np.savez(buf, **{k: v.astype(np.float32) for k, v in sorted(head.items())})
-    head_bytes = buf.getvalue()
-    (out_dir / "reader-head.npz").write_bytes(head_bytes)
-    data = {**data, "head": {"file": "reader-head.npz", "sha256": hashlib.sha256(head_bytes).hexdigest()}}
     raw = (json.dumps(data, sort_keys=True, separators=(",", ":")) + "\n").encode()
     (out_dir / "reader.json").write_bytes(raw)
     return hashlib.sha256(raw).hexdigest()
@@ -438,7 +356,7 @@ def score_readings(
             refused += 1
             continue
         chosen = [normal.ranked[0]]
-        second = supporting(normal, support["ratio"], support["below"])
+        second = supporting(normal, support["gap"], support["below"])
         if second is not None:
             chosen.append(second)
         first += contains(chosen[0].text, ctx.answer)
@@ -530,12 +448,12 @@ def dataset_pipeline(settings: Any, dataset: Path, log: Log) -> Any:
     return pipeline
 
 
-def read_all(model: Any, contexts: Sequence[Context], encoder: LocalMiniLM) -> list[tuple[Context, Reading, Reading]]:
+def read_all(model: Any, contexts: Sequence[Context]) -> list[tuple[Context, Reading, Reading]]:
     from rag.reader import Reader
 
     out = []
     for c in contexts:
-        reader = Reader(model, encoder=encoder, idf=lambda t, idf=c.idf: idf.get(t, 3.0))  # type: ignore[misc]
+        reader = Reader(model, idf=lambda t, idf=c.idf: idf.get(t, 3.0))  # type: ignore[misc]
         out.append((c, reader.read(c.question, c.normal, c.date), reader.read(c.question, c.hidden, c.date)))
     return out
 
@@ -557,11 +475,9 @@ def run(
 
     cache = settings.data_dir / "reader-cache"
     contexts = collect(dataset_pipeline(settings, dataset, log), dataset, log, cache=cache)
-    encoder = LocalMiniLM()
-    trained = train(examples(contexts), folds=folds, seed=seed, log=log, encoder=encoder)
+    trained = train(examples(contexts), folds=folds, seed=seed, log=log)
     by_id = {c.id: c for c in contexts}
-    readings = trained.oof["readings"]
-    oof = [(by_id[q], readings[(q, False)], readings[(q, True)]) for q in by_id]
+    oof = [(by_id[q], trained.oof[(q, False)], trained.oof[(q, True)]) for q in by_id]
     train_scores = score_readings(oof, trained.threshold, trained.support)
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=Path(__file__).parent
@@ -579,13 +495,12 @@ def run(
         "threshold": trained.threshold,
         "train": train_scores,
     }
-    data, head = artifact(trained, meta)
-    sha = write(out_dir, data, head)
+    sha = write(out_dir, artifact(trained, meta))
     dev_scores = None
     if validate is not None:
         dev = collect(dataset_pipeline(settings, validate, log), validate, log, cache=cache)
         model = ReaderModel.load(out_dir / "reader.json", expected_sha256=sha)
-        dev_scores = score_readings(read_all(model, dev, encoder), model.threshold, trained.support)
+        dev_scores = score_readings(read_all(model, dev), model.threshold, trained.support)
         meta["validated_on"] = validate.name
     (out_dir / "READER.md").write_text(model_card(meta, train_scores, dev_scores), encoding="utf-8")
     return {"sha256": sha, "train": train_scores, "dev": dev_scores, "out": str(out_dir)}

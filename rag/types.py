@@ -55,6 +55,8 @@ class Hit:
     score: float
     dense_rank: int | None = None  #: 1-based rank in the dense list, None if absent there
     lexical_rank: int | None = None
+    dense_similarity: float | None = None  #: cosine similarity of chunk and query (when the dense side found it)
+    lexical_score: float | None = None  #: BM25 score (when the lexical side found it)
 
 
 @dataclass(frozen=True)

@@ -162,14 +162,21 @@ def load_dataset(directory: Path, limit: int = 0, unanswerable: bool = False) ->
 def _answer_index(articles: Path) -> Callable[[str], frozenset[str]]:
     """answer → ids of the articles whose title or text contains it (normalised, whole words)."""
     texts: dict[str, str] = {}
+    having: dict[str, set[str]] = {}  # word → articles: only those holding every word of an answer are searched
     for line in articles.read_text(encoding="utf-8").splitlines():
         if line.strip():
             a = json.loads(line)
-            texts[str(a["id"])] = normalise(f"{a.get('title', '')}\n{a.get('text', '')}")
+            aid = str(a["id"])
+            texts[aid] = normalise(f"{a.get('title', '')}\n{a.get('text', '')}")
+            for word in set(texts[aid].split()):
+                having.setdefault(word, set()).add(aid)
 
     def holding(answer: str) -> frozenset[str]:
         n = normalise(answer)
+        if not n:
+            return frozenset()
         pattern = re.compile(rf"(?<!\w){re.escape(n)}(?!\w)")
-        return frozenset(aid for aid, t in texts.items() if n and pattern.search(t))
+        pools = sorted((having.get(w, set()) for w in n.split()), key=len)
+        return frozenset(aid for aid in set.intersection(*pools) if pattern.search(texts[aid]))
 
     return holding

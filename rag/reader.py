@@ -42,7 +42,8 @@ READER_SHA256 = ""
 ANSWERABLE = [
     "span", "span_margin", "span_articles", "span_mentions", "span_fits", "sentence", "sentence_margin",
     "sentence_cov", "sentence_rare_cov", "sentence_names_cov", "sentence_focus", "context_rare_cov",
-    "context_names_cov", "context_cov", "dense_max", "lexical_max", "lexical_per_term", "question_terms",
+    "context_names_cov", "context_cov", "dense_max", "dense_second", "lexical_max", "lexical_per_term",
+    "lexical_share", "best_rare_cov", "best_names_cov", "best_window_cov", "rare_articles", "question_terms",
     "kind_number", "kind_date", "kind_person", "kind_place", "kind_entity", "kind_other",
 ]  # fmt: skip
 ANSWERABLE_FORMS = frozenset({Form.PROSE})
@@ -115,6 +116,7 @@ class ReaderModel:
     spans: Forest
     answerable: Logistic
     shortlist: int
+    span_weight: float  #: how much the best phrase's score counts when choosing the answer's sentence
     threshold: float  #: refuse below this answerability probability
     support_gap: float  #: a second sentence must score within this of the first (ranker units) …
     support_below: float  #: … and is only added while the answer's probability is below this
@@ -140,6 +142,7 @@ class ReaderModel:
             spans=Forest.from_dict(data["spans"]),
             answerable=Logistic.from_dict(data["answerable"]),
             shortlist=int(data["shortlist"]),
+            span_weight=float(data["span_weight"]),
             threshold=float(data["threshold"]),
             support_gap=float(data["support"]["gap"]),
             support_below=float(data["support"]["below"]),
@@ -173,7 +176,7 @@ class Reader:
         short = shortlist(cands, ranker, m.shortlist)
         spans, rows = span_features(q, cands, short, ranker, self.idf)
         span_scores = m.spans.predict(rows) if spans else np.zeros(0)
-        ranked = rank(cands, ranker, short, spans, span_scores)
+        ranked = rank(cands, ranker, short, spans, span_scores, m.span_weight)
         evidence = answerable_row(q, cands, feats, ranker, short, spans, rows, span_scores, hits)
         p = float(m.answerable.probability(evidence)[0]) if ranked else 0.0
         return Reading(q, ranked, p, evidence, cands)
@@ -193,20 +196,25 @@ def shortlist(cands: Sequence[Candidate], ranker: np.ndarray, n: int) -> list[in
 
 
 def rank(
-    cands: Sequence[Candidate], ranker: np.ndarray, short: Sequence[int], spans: Sequence[Span], span_scores: np.ndarray
+    cands: Sequence[Candidate],
+    ranker: np.ndarray,
+    short: Sequence[int],
+    spans: Sequence[Span],
+    span_scores: np.ndarray,
+    span_weight: float,
 ) -> list[Scored]:
-    """The sentence holding the best answer phrase first (with that phrase marked), then the shortlist by score."""
+    """The answer's sentence first (its best phrase marked), then the rest of the shortlist by ranker score."""
     if not short:
         return []
     best_span: dict[int, tuple[float, Span]] = {}
     for s, score in zip(spans, span_scores, strict=True):
         if s.cand not in best_span or score > best_span[s.cand][0]:
             best_span[s.cand] = (float(score), s)
-    order = list(short)
-    if len(span_scores):
-        top = spans[int(np.argmax(span_scores))].cand
-        order.remove(top)
-        order.insert(0, top)
+    # The answer's sentence: the ranker's score plus the weighted score of the best phrase it holds.
+    floor = float(np.min(span_scores)) if len(span_scores) else 0.0
+    joint = {i: float(ranker[i]) + span_weight * best_span.get(i, (floor, None))[0] for i in short}
+    top = max(short, key=lambda i: joint[i])
+    order = [top, *(i for i in short if i != top)]
     out = []
     for i in order:
         score, s = best_span.get(i, (float("-inf"), None))
@@ -240,8 +248,24 @@ def answerable_row(
     sims = [h.dense_similarity for h in hits if h.dense_similarity is not None]
     bm25 = [h.lexical_score for h in hits if h.lexical_score is not None]
     row[col["dense_max"]] = max(sims, default=0.0)
+    by_article: dict[str, float] = {}
+    for h in hits:
+        if h.dense_similarity is not None:
+            by_article[h.chunk.article_id] = max(by_article.get(h.chunk.article_id, 0.0), h.dense_similarity)
+    row[col["dense_second"]] = sorted(by_article.values())[-2] if len(by_article) > 1 else 0.0
     row[col["lexical_max"]] = max(bm25, default=0.0)
     row[col["lexical_per_term"]] = row[col["lexical_max"]] / max(len(q.weights), 1)
+    row[col["lexical_share"]] = row[col["lexical_max"]] / q.total
+    if len(cands):
+        row[col["best_rare_cov"]] = feats[:, f["rare_cov"]].max()
+        row[col["best_names_cov"]] = feats[:, f["names_cov"]].max()
+        row[col["best_window_cov"]] = feats[:, f["window_cov"]].max()
+    rare = {t for t in q.rare if q.weights[t] >= 3.0}
+    if rare:
+        holding: dict[str, set[str]] = {}
+        for c in cands:
+            holding.setdefault(c.article_id, set()).update(fold(t) for t in terms(c.chunk.title + " " + c.text))
+        row[col["rare_articles"]] = sum(rare <= ts for ts in holding.values())
     if not short:
         row[col["span"]] = row[col["sentence"]] = -10.0
         return row

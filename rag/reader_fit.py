@@ -14,7 +14,7 @@ from rag.trees import Forest
 
 FOREST_PARAMS: dict[str, Any] = {
     "learning_rate": 0.05,
-    "num_leaves": 15,
+    "num_leaves": 7,
     "min_data_in_leaf": 20,
     "feature_fraction": 0.8,
     "bagging_fraction": 0.8,
@@ -37,9 +37,10 @@ def fit_forest(
     except ImportError:
         raise ConfigError("training the reader needs LightGBM: pip install -e '.[train]'") from None
     params = {**FOREST_PARAMS, "objective": objective, "seed": seed}
+    ranking = objective in {"lambdarank", "rank_xendcg"}
     if objective == "lambdarank":
         params |= {"lambdarank_truncation_level": 10, "eval_at": [1, 3]}
-    data = lgb.Dataset(x, (y > 0).astype(int), group=list(groups) if objective == "lambdarank" else None)
+    data = lgb.Dataset(x, (y > 0).astype(int), group=list(groups) if ranking else None)
     booster = lgb.train(params, data, num_boost_round=rounds)
     return Forest.from_lightgbm(booster.dump_model())
 

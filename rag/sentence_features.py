@@ -6,6 +6,7 @@ whether other articles agree. Shared by inference and ``rag train-reader``, so b
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 import re
 from collections import Counter, defaultdict
@@ -27,6 +28,12 @@ _FOCUS = re.compile(
     r"(?:[a-z]+\s+){0,2}?([a-z]{3,})\b"
 )
 _FOCUS_SKIP = frozenset("is are was were did does do has have had will would can could the a an".split())
+
+
+def _bigrams(text: str) -> set[tuple[str, str]]:
+    """Adjacent folded content terms: a phrase of the question found whole in a sentence."""
+    ts = [fold(t) for t in terms(text)]
+    return set(itertools.pairwise(ts))
 
 
 def fold(term: str) -> str:
@@ -79,7 +86,8 @@ FEATURES = [
     "rank", "inv_rank", "score_rel", "dense_inv", "lexical_inv", "lede_added", "first_sentence", "chunk_index",
     "order", "offset_log", "words", "shape", "new_names", "new_numbers", "has_date", "place", "titled", "recur",
     "recur_articles", "quoted", "starts_quote", "age_days", "age_rank", "proximity", "first_match", "novel_share",
-    "article_best_cov", "best_in_article", "form_prose", "form_heading", "form_question", "form_byline",
+    "article_best_cov", "best_in_article", "prev_cov", "next_cov", "window_cov", "bigram_cov",
+    "form_prose", "form_heading", "form_question", "form_byline",
     "form_caption", "form_fragment", "form_boilerplate", "kind_number", "kind_date", "kind_person", "kind_place",
     "kind_entity", "kind_other",
 ]  # fmt: skip
@@ -146,9 +154,22 @@ def featurize(
     top_score = max(r.score for r in retrieved) or 1.0
     kind_col = col[f"kind_{q.kind.value}"]
 
+    # Neighbours within a chunk: the answer often sits beside the sentence that restates the question.
+    position = {(c.chunk.id, c.order): i for i, c in enumerate(cands)}
+    bigrams = _bigrams(q.text)
     for i, c in enumerate(cands):
         row = out[i]
         s = sent_terms[i]
+        prev, nxt = position.get((c.chunk.id, c.order - 1)), position.get((c.chunk.id, c.order + 1))
+        row[col["prev_cov"]] = cov[prev] if prev is not None else 0.0
+        row[col["next_cov"]] = cov[nxt] if nxt is not None else 0.0
+        window = (
+            set(s)
+            | (set(sent_terms[prev]) if prev is not None else set())
+            | (set(sent_terms[nxt]) if nxt is not None else set())
+        )
+        row[col["window_cov"]] = coverage(window)
+        row[col["bigram_cov"]] = len(bigrams & _bigrams(c.text)) / len(bigrams) if bigrams else 0.0
         text = c.text
         row[col["cov"]] = cov[i]
         row[col["cov_rel"]] = cov[i] / best

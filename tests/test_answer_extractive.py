@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, cast
 
 import pytest
 
@@ -159,14 +158,14 @@ def test_coverage_note_names_shared_and_missing_words() -> None:
     assert coverage_note("Anything?", []) == ""
 
 
-def test_a_heading_is_never_the_answer(embedder: object) -> None:
+def test_a_heading_is_never_the_answer() -> None:
     text = (
         "2024 Python Challenge Winner: Ronald Kiger\n"
         "Ronald Kiger of Fort Myers won the 2024 Florida Python Challenge after removing 20 pythons. "
         "The ten-day contest drew hundreds of hunters."
     )
     chunk = Chunk("p:0", "p", 0, text, 0, len(text), "Python Challenge winner", published=dt.date(2024, 8, 5))
-    gen = ExtractiveGenerator(Reader(encoder=cast(Any, embedder)))
+    gen = ExtractiveGenerator(Reader())
     answer = gen.generate("Who won the 2024 Florida Python Challenge?", [Hit(chunk, 1.0, 1, 1)])
     assert not answer.refused
     assert not answer.text.startswith("2024 Python Challenge Winner")

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 from rag.candidates import Form, candidates, form_of
-from rag.embed import LocalMiniLM, pair_states
 from rag.errors import ModelFileError
-from rag.pairhead import char_span
 from rag.reader import READER_PATH, READER_SHA256, Reader, ReaderModel
+from rag.sentence_features import QuestionInfo
+from rag.spans import spans_of
 from rag.trees import Forest
 from rag.types import Chunk, Hit
 
@@ -25,23 +25,16 @@ def test_shipped_reader_loads_and_matches_its_pinned_hash() -> None:
     model = ReaderModel.load()
     assert model.meta["sha256"] == READER_SHA256
     assert 0.0 < model.threshold < 1.0 and model.shortlist > 0
-    data = json.loads(raw)
-    head = READER_PATH.parent / data["head"]["file"]
-    assert hashlib.sha256(head.read_bytes()).hexdigest() == data["head"]["sha256"]
+    assert json.loads(raw)["meta"]["dataset"] == "realtimeqa-train"  # trained on the training weeks only
 
 
 def test_a_changed_reader_file_is_refused(tmp_path: Path) -> None:
-    for name in ("reader.json", "reader-head.npz"):
-        (tmp_path / name).write_bytes((READER_PATH.parent / name).read_bytes())
-    ReaderModel.load(tmp_path / "reader.json")  # an exact copy loads
-    head = tmp_path / "reader-head.npz"
-    head.write_bytes(head.read_bytes() + b"x")
+    copy = tmp_path / "reader.json"
+    copy.write_bytes(READER_PATH.read_bytes())
+    ReaderModel.load(copy)  # an exact copy loads
+    copy.write_bytes(copy.read_bytes().replace(b'"threshold":', b'"threshold": ', 1))
     with pytest.raises(ModelFileError, match="sha256"):
-        ReaderModel.load(tmp_path / "reader.json")
-    edited = tmp_path / "reader.json"
-    edited.write_bytes(edited.read_bytes().replace(b'"threshold":', b'"threshold": ', 1))
-    with pytest.raises(ModelFileError, match="sha256"):
-        ReaderModel.load(edited)
+        ReaderModel.load(copy)
     with pytest.raises(ModelFileError, match="missing"):
         ReaderModel.load(tmp_path / "absent.json")
 
@@ -97,16 +90,17 @@ def test_candidates_are_distinct_sentences_with_ledes_ranked_by_their_article() 
     assert lede_cands and all(c.rank == 1 for c in lede_cands)  # the rank of its article's best hit
 
 
-def test_char_span_widens_to_whole_words(embedder: LocalMiniLM) -> None:
-    sentence = "Ronald Kiger of Fort Myers captured twenty pythons."
-    states = pair_states(embedder, [("Who won?", sentence)])
-    offsets = states.offsets[0][states.segments[0] - 2 :]
-    first = next(i for i, (a, _) in enumerate(offsets) if a >= sentence.index("Kiger"))
-    assert sentence[slice(*char_span(sentence, offsets, first, first))] == "Kiger"
-    assert char_span(sentence, offsets, 3, 1) == (0, 0)
+def test_answer_phrases_are_names_numbers_dates_and_new_words() -> None:
+    q = QuestionInfo.of("Who won the 2024 Florida Python Challenge?", lambda _t: 3.0)
+    sentence = "Ronald Kiger of Fort Myers won $10,000 on Monday after removing 20 Burmese pythons."
+    found = {(s.text, s.kind) for s in spans_of(sentence, 0, q)}
+    assert ("Ronald Kiger of Fort Myers", "name") in found
+    assert ("$10,000", "number") in found and ("Monday", "date") in found
+    assert ("removing", "word") in found
+    assert not any(text in {"won", "Python"} for text, _ in found)  # the question's own words are not answers
 
 
-def test_the_shipped_reader_finds_and_marks_an_answer(embedder: LocalMiniLM) -> None:
+def test_the_shipped_reader_finds_and_marks_an_answer() -> None:
     text = (
         "Florida wildlife officials announced the results of the 2024 Florida Python Challenge on Monday. "
         "Ronald Kiger of Fort Myers won the grand prize of $10,000 after removing 20 Burmese pythons. "
@@ -114,6 +108,6 @@ def test_the_shipped_reader_finds_and_marks_an_answer(embedder: LocalMiniLM) -> 
     )
     chunk = Chunk("py:0", "py", 0, text, 0, len(text), "Python Challenge winner announced", "Test Wire")
     chunk = Chunk(**{**chunk.__dict__, "published": dt.date(2024, 8, 5)})
-    reading = Reader(encoder=embedder).read("Who won the 2024 Florida Python Challenge?", [Hit(chunk, 1.0, 1, 1)])
+    reading = Reader().read("Who won the 2024 Florida Python Challenge?", [Hit(chunk, 1.0, 1, 1)])
     assert reading.best is not None and "Ronald Kiger" in reading.best.text
     assert "Kiger" in reading.best.answer_phrase

@@ -76,7 +76,7 @@ def test_train_reader_command_on_a_tiny_dataset(tmp_path: Path) -> None:
     proc = run_cli(tmp_path, "train-reader", "--dataset", str(dataset), "--out", str(out), "--folds", "2", "--json")
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
-    for name in ("reader.json", "reader-head.npz", "READER.md"):
+    for name in ("reader.json", "READER.md"):
         assert (out / name).is_file()
     model = ReaderModel.load(out / "reader.json", expected_sha256=result["sha256"])
     assert 0.0 <= model.threshold <= 1.0

@@ -174,6 +174,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-textbook", action="store_true", help="skip the textbook-pipeline comparison")
     p.add_argument("--judge", action="store_true", help="also grade answers with the LLM (needs one configured)")
     p.add_argument("--no-briefs", action="store_true", help="with --dataset: skip the weekly briefing coverage")
+    p.add_argument(
+        "--unanswerable",
+        action="store_true",
+        help="with --dataset: also ask every question with the articles holding its answer hidden (same store); "
+        "the right answer is then a refusal",
+    )
 
     p = sub.add_parser(
         "bench",
@@ -198,6 +204,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --scale: store sizes in chunks, comma-separated (default 10000,100000,1000000)",
     )
     p.add_argument("--keep", type=Path, help="with --scale: build the stores in this folder and keep them")
+
+    p = sub.add_parser(
+        "train-reader",
+        parents=[common],
+        help="retrain the extractive reader on a quiz dataset and write its artifact",
+        description="Fit the learned reader (sentence ranker, answer-span and relevance heads, answerability model) "
+        "on a dataset in the RealTime QA shape (articles.jsonl + questions.jsonl), with week-grouped "
+        "cross-validation, and write reader.json, reader-head.npz and the model card READER.md. Needs the train "
+        "extra: pip install -e '.[train]'. The dataset is ingested into its own cached store first (as `rag eval "
+        "--dataset` does). Pin the printed sha256 in rag/reader.py to ship the new model.",
+    )
+    p.add_argument(
+        "--dataset", type=Path, required=True, help="training dataset folder, e.g. ../shared/data/realtimeqa-train"
+    )
+    p.add_argument("--validate", type=Path, help="a second dataset to report on (validation only: nothing is fitted)")
+    p.add_argument(
+        "--out", type=Path, default=Path("rag/models"), help="where to write the artifact (default rag/models)"
+    )
+    p.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
 
     p = sub.add_parser(
         "serve",
@@ -249,7 +276,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Every line printed passes the redactor: a key echoed by a model or an error never reaches the terminal.
         sys.stdout, sys.stderr = _Redacting(out, settings.redact), _Redacting(err, settings.redact)
         args.phases.mark("settings")
-        handler = globals()[f"cmd_{args.command}"]
+        handler = globals()[f"cmd_{args.command.replace('-', '_')}"]
         return int(handler(args, settings) or 0)
     except RagError as exc:
         print(f"rag: error: {exc}", file=sys.stderr)
@@ -370,7 +397,8 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     if args.timings:  # otherwise the model loads with the first embedding, inside "answer"
         pipeline.embedder.embed_query(question)
         phases.mark("embedder load (imports onnxruntime)")
-    stream = not args.json and not args.no_stream
+    # The extractive answer takes a fraction of a second: printed whole, its answer phrase can be marked.
+    stream = not args.json and not args.no_stream and pipeline.generator.name == "llm"
     answer = pipeline.ask(question, filters=_filters(args), on_text=_writer() if stream else None)
     for note in answer.notes:
         print(f"rag: note: {note}", file=sys.stderr)
@@ -384,7 +412,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         print("\n")
         print(render.sources(answer))
     else:
-        print(render.answer_text(answer))
+        print(render.answer_text(answer, color=_color()))
     if args.timings and not args.json:
         print(phases.table(), file=sys.stderr)
     return 0
@@ -428,17 +456,26 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
         if line.startswith("/"):
             print("commands: /sources /reset /quit")
             continue
+        stream = pipeline.generator.name == "llm"
         try:
             print("rag> ", end="", flush=True)
-            answer = convo.ask(line, on_text=_writer())
+            answer = convo.ask(line, on_text=_writer() if stream else None)
         except RagError as exc:
             print(f"\nrag: error: {exc}", file=sys.stderr)
             continue
+        if not stream:
+            print(render.highlighted(answer, _color()), end="")
         print()
+        if answer.refused and answer.closest:
+            print("    " + render.closest(answer).replace("\n", "\n    "))
         if answer.standalone_question != line:
             print(f"    (searched for: {answer.standalone_question})")
         for c in answer.citations:
             print("    " + render.source_line(c).replace("\n", "\n    "))
+
+
+def _color() -> bool:
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
@@ -525,6 +562,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     paths = [settings.evals_dir / "claims.yaml" if p == Path("claims") and not p.exists() else p for p in args.suites]
     paths = paths or [
         settings.evals_dir / "known_facts.yaml",
+        settings.evals_dir / "followups.yaml",
         settings.evals_dir / "brief_known_facts.yaml",
         settings.evals_dir / "claims.yaml",
     ]
@@ -552,6 +590,10 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
             jobs.append((path.stem, lambda p=path: evalbrief.run_known_facts(p, settings)))
         else:
             suite = load_suite(path)
+            if suite.missing:
+                # A suite over data that is not shipped (the development set) is skipped where it is absent.
+                print(f"rag: eval: {suite.name}: skipped ({suite.missing[0]} is not on this machine)", file=sys.stderr)
+                continue
             jobs.append(
                 (
                     suite.name,
@@ -561,15 +603,16 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
                 )
             )
     for d in [] if claims_only else args.dataset:
-        suite = load_dataset(d, args.limit)
-        jobs.append(
-            (
-                suite.name,
-                lambda s=suite: run(
-                    s, settings, chat_model=chat_model, vanilla=not args.no_textbook, judge=judge, log=log
-                ),
+        for hidden in (False, True) if args.unanswerable else (False,):
+            suite = load_dataset(d, args.limit, unanswerable=hidden)
+            jobs.append(
+                (
+                    suite.name,
+                    lambda s=suite: run(
+                        s, settings, chat_model=chat_model, vanilla=not args.no_textbook, judge=judge, log=log
+                    ),
+                )
             )
-        )
         if not args.no_briefs:
             jobs.append((f"briefs:{d.name}", lambda d=d: evalbrief.run_dataset(d, settings, limit=args.limit, log=log)))
     for path in args.report:
@@ -635,6 +678,26 @@ def log(message: str) -> None:
 
 def _slug(name: str) -> str:
     return "".join(ch if ch.isalnum() else "-" for ch in name.lower()).strip("-") or "suite"
+
+
+def cmd_train_reader(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.train_reader import run as train
+
+    for path in [args.dataset, *([args.validate] if args.validate else [])]:
+        if not (path / "questions.jsonl").exists() or not (path / "articles.jsonl").exists():
+            raise ConfigError(f"{path} is not a dataset folder (articles.jsonl + questions.jsonl)")
+    result = train(
+        args.dataset, settings, out_dir=args.out, validate=args.validate, folds=args.folds, seed=args.seed, log=log
+    )
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(f"reader written to {result['out']} (sha256 {result['sha256']})")
+        for name in ("train", "dev"):
+            if result[name]:
+                print(f"{name}: " + ", ".join(f"{k} {v:.3f}" for k, v in result[name].items() if k != "questions"))
+        print("to ship it, set READER_SHA256 in rag/reader.py to the sha256 above")
+    return 0
 
 
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:

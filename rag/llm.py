@@ -12,6 +12,7 @@ import json
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from rag.cite import CitationBook, ClaimChecker, as_of, normalise_markers, strip_markers
 from rag.prompts import Prompt
@@ -22,6 +23,14 @@ from rag.types import CANNOT_ANSWER, Answer, ClaimCheck, Hit
 from rag.verify import LLMVerifier
 
 OnText = Callable[[str], None]
+
+
+class Gate(Protocol):
+    """Decides before the model call: a refusal when the context cannot answer, else None."""
+
+    def __call__(self, question: str, hits: Sequence[Hit], on_text: OnText | None, *, engine: str) -> Answer | None: ...
+
+
 UNVERIFIED = "[unverified]"
 _FORBIDDEN_IN_DATA = re.compile(r"[\u2028\u2029]")
 
@@ -117,8 +126,10 @@ class LLMGenerator:
         prompt: Prompt,
         today: dt.date | None = None,
         verifier: LLMVerifier | None = None,
+        gate: Gate | None = None,
     ) -> None:
         self.settings = settings
+        self.gate = gate
         self.model = model
         self.prompt = prompt
         self.today = today or dt.date.today()
@@ -137,7 +148,10 @@ class LLMGenerator:
     def generate(self, question: str, hits: Sequence[Hit], on_text: OnText | None = None) -> Answer:
         if not hits:
             return self._refusal(question, hits, on_text)
-        # The model call: anything deciding whether to call it (an answerability gate) goes before this line.
+        if self.gate is not None:  # the reader's answerability: no model call when the context cannot answer
+            refused = self.gate(question, hits, on_text, engine=self.name)
+            if refused is not None:
+                return refused
         reply = self.model.stream(self.prompt, self.inputs(question, hits))
         return self.check(question, hits, reply, on_text)
 

@@ -15,6 +15,8 @@ from rag.types import Filters, Hit
 
 #: Unfiltered results fetched per wanted result before falling back to a filtered Chroma query.
 OVERFETCH = 4
+#: Extra candidates fetched per excluded article (about its number of chunks).
+EXCLUDED_CHUNKS = 15
 
 
 @dataclass(frozen=True)
@@ -85,11 +87,23 @@ class Retriever:
         mode = mode or cfg.mode
         dense: list[str] = []
         lexical: list[str] = []
+        exclude = filters.exclude if filters is not None else frozenset()
+        # Hidden articles are dropped after the search: fetch enough more that the rest still fill the lists.
+        pool = cfg.candidates + EXCLUDED_CHUNKS * len(exclude)
+        similarity: dict[str, float] = {}
+        bm25: dict[str, float] = {}
         if mode in {"hybrid", "dense"}:
-            dense = self._dense(query, cfg.candidates, filters)
+            found = self._dense(query, pool, filters)
+            similarity = {cid: 1.0 - distance for cid, distance in found}
+            dense = [cid for cid, _ in found]
         if mode in {"hybrid", "lexical"}:
-            lexical = [cid for cid, _ in self.lexical.search(query, cfg.candidates, filters)]
+            bm25 = dict(self.lexical.search(query, pool, filters))
+            lexical = list(bm25)
         about = self._describe(dense + lexical)
+        if exclude:
+            about = {cid: a for cid, a in about.items() if a[0] not in exclude}
+            dense = [cid for cid in dense if cid in about][: cfg.candidates]
+            lexical = [cid for cid in lexical if cid in about][: cfg.candidates]
 
         dense_rank = {cid: r for r, cid in enumerate(dense, start=1) if cid in about}
         lexical_rank = {cid: r for r, cid in enumerate(lexical, start=1) if cid in about}
@@ -119,7 +133,9 @@ class Retriever:
         chosen = (first + rest)[:k]
         chunks = {c.id: c for c in self.store.get_chunks(chosen)}
         return [
-            Hit(chunks[cid], fused[cid], dense_rank.get(cid), lexical_rank.get(cid)) for cid in chosen if cid in chunks
+            Hit(chunks[cid], fused[cid], dense_rank.get(cid), lexical_rank.get(cid), similarity.get(cid), bm25.get(cid))
+            for cid in chosen
+            if cid in chunks
         ]
 
     def context(self, query: str, k: int = 6, filters: Filters | None = None) -> list[Hit]:
@@ -141,19 +157,19 @@ class Retriever:
             out.append(h)
         return out
 
-    def _dense(self, query: str, k: int, filters: Filters | None) -> list[str]:
-        """The ``k`` nearest chunk ids passing ``filters``. Chroma's filtered search is several times slower
-        than an unfiltered one, so this over-fetches unfiltered and filters on the lexical index's copy of
+    def _dense(self, query: str, k: int, filters: Filters | None) -> list[tuple[str, float]]:
+        """The ``k`` nearest (chunk id, distance) passing ``filters``. Chroma's filtered search is several times
+        slower than an unfiltered one, so this over-fetches unfiltered and filters on the lexical index's copy of
         the metadata; only when too few survive does it ask Chroma to filter."""
         vector = self.embedder.embed_query(query)
         if filters is None or not filters.active:
-            return [cid for cid, _ in self.store.dense_ids(vector, k)]
-        pool = [cid for cid, _ in self.store.dense_ids(vector, k * OVERFETCH)]
-        about = self._describe(pool)
-        kept = [cid for cid in pool if cid in about and filters.matches(about[cid][1], about[cid][2])]
+            return self.store.dense_ids(vector, k)
+        pool = self.store.dense_ids(vector, k * OVERFETCH)
+        about = self._describe([cid for cid, _ in pool])
+        kept = [(cid, d) for cid, d in pool if cid in about and filters.matches(about[cid][1], about[cid][2])]
         if len(kept) >= k or len(pool) < k * OVERFETCH:
             return kept[:k]
-        return [cid for cid, _ in self.store.dense_ids(vector, k, filters)]
+        return self.store.dense_ids(vector, k, filters)
 
     def _describe(self, ids: list[str]) -> dict[str, tuple[str, dt.date | None, str]]:
         """(article id, publication date, outlet) per chunk id, from the lexical index; chunks it does not

@@ -88,7 +88,7 @@ class Settings:
         default=MAX_ARTICLE_BYTES,
         metadata={"env": "RAG_MAX_ARTICLE_BYTES", "help": "larger files and JSONL records are skipped (UTF-8 bytes)"},
     )
-    top_k: int = dataclasses.field(default=6, metadata={"env": "RAG_TOP_K", "help": "chunks given to the answerer"})
+    top_k: int = dataclasses.field(default=10, metadata={"env": "RAG_TOP_K", "help": "chunks given to the answerer"})
     generator: str = dataclasses.field(
         default="auto",
         metadata={"env": "RAG_GENERATOR", "help": "auto (llm when OPENAI_* set), extractive or llm"},
@@ -112,8 +112,19 @@ class Settings:
         default="rules",
         metadata={"env": "RAG_VERIFY", "help": "rules, or llm: the model also judges each claim (shown beside)"},
     )
-    min_support: float = dataclasses.field(
-        default=0.35, metadata={"env": "RAG_MIN_SUPPORT", "help": "extractive: below this, refuse"}
+    answer_threshold: float = dataclasses.field(
+        default=0.0,
+        metadata={
+            "env": "RAG_ANSWER_THRESHOLD",
+            "help": "refuse below this answerability probability (0 = the reader's calibrated threshold)",
+        },
+    )
+    llm_gate: bool = dataclasses.field(
+        default=True,
+        metadata={
+            "env": "RAG_LLM_GATE",
+            "help": "LLM engine: refuse without calling the model when the reader judges the articles cannot answer",
+        },
     )
     server_token: str = dataclasses.field(
         default="",
@@ -220,6 +231,11 @@ def mask(secret: str) -> str:
 
 def _coerce(f: dataclasses.Field[Any], raw: str, name: str) -> Any:
     kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", "str")
+    if kind == "bool":
+        flag = raw.strip().lower()
+        if flag not in {"1", "true", "yes", "on", "0", "false", "no", "off"}:
+            raise ConfigError(f"{name} must be on or off (1/0, true/false), not {raw!r}")
+        return flag in {"1", "true", "yes", "on"}
     try:
         if kind == "int":
             return int(raw)

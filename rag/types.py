@@ -62,6 +62,8 @@ class Hit:
     score: float
     dense_rank: int | None = None  #: 1-based rank in the dense list, None if absent there
     lexical_rank: int | None = None
+    dense_similarity: float | None = None  #: cosine similarity of chunk and query (when the dense side found it)
+    lexical_score: float | None = None  #: BM25 score (when the lexical side found it)
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,12 @@ class Answer:
     unverified_text: str = ""
     notes: list[str] = field(default_factory=list)  #: what the reader should know (e.g. a question cut short)
     standalone_question: str = ""  #: the question actually searched (after follow-up rewriting)
+    #: Character offsets in ``text`` of the answer phrase the reader marked (bold / <mark> when shown).
+    answer_span: tuple[int, int] | None = None
+    answerable: float | None = None  #: the reader's probability that the articles answer the question
+    #: With a refusal: the closest passages, clearly not an answer, and what they do and do not cover.
+    closest: list[Citation] = field(default_factory=list)
+    coverage_note: str = ""
     timings: dict[str, float] = field(default_factory=dict)  #: seconds per stage (retrieve, generate)
     hits: list[Hit] = field(default_factory=list, repr=False)
 
@@ -125,6 +133,8 @@ class Filters:
     since: dt.date | None = None
     until: dt.date | None = None
     outlets: tuple[str, ...] = ()  #: case-insensitive outlet names; empty = any
+    #: Articles retrieval must never return (``rag eval --unanswerable`` hides the ones holding the answer).
+    exclude: frozenset[str] = frozenset()
 
     @property
     def active(self) -> bool:

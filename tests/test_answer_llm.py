@@ -255,3 +255,28 @@ def test_optional_llm_verification_is_shown_beside_the_rules(
     verify = fake_openai.chat_requests()[1].body
     assert verify["temperature"] == 0
     assert "Trudeau and Yoon welcomed the deployment" in verify["messages"][-1]["content"]
+
+
+def test_the_readers_gate_refuses_before_any_model_call_when_the_articles_cannot_answer(
+    llm: Pipeline, fake_openai: FakeOpenAI
+) -> None:
+    fake_openai.queue(Reply("The 2024 Nobel Peace Prize went to a North Korean general [1]."))
+    answer = llm.ask("Who won the 2024 Nobel Peace Prize?")
+    assert answer.refused and answer.text == CANNOT_ANSWER and answer.engine == "llm"
+    assert fake_openai.chat_requests() == []  # no paid call for a context that cannot answer
+    reader = llm.generator.gate.__self__  # type: ignore[attr-defined]
+    assert answer.closest and answer.answerable is not None and answer.answerable < reader.threshold
+
+    fake_openai.queue(Reply("The Pentagon estimates approximately 10,000 North Korean soldiers are in Russia [1]."))
+    answered = llm.ask(Q)
+    assert not answered.refused and len(fake_openai.chat_requests()) == 1
+
+
+def test_with_the_gate_off_the_model_is_asked_and_its_refusal_kept(
+    tmp_path: Path, fake_openai: FakeOpenAI, embedder: object
+) -> None:
+    p = Pipeline.from_settings(llm_settings(tmp_path, fake_openai, llm_gate=False), embedder=embedder)  # type: ignore[arg-type]
+    p.ensure_corpus()
+    fake_openai.queue(Reply(CANNOT_ANSWER))
+    answer = p.ask("Who won the 2024 Nobel Peace Prize?")
+    assert answer.refused and len(fake_openai.chat_requests()) == 1

@@ -128,8 +128,23 @@
     return node;
   }
 
-  // The answer's text with every sentence that failed its checks wrapped so nobody can miss it.
+  // The answer text: its answer phrase (answer_span: offsets into the text) in a <mark>, and every sentence
+  // that failed its checks wrapped so nobody can miss it.
   function answerText(answer, byKey) {
+    const span = answer.answer_span;
+    if (!(answer.unsupported || []).length && span && span[1] > span[0]) {
+      const node = el("p", { class: "text" });
+      node.append(
+        ...withMarkers("span", "", answer.text.slice(0, span[0]), byKey).childNodes,
+        el("mark", { class: "answer-phrase" }, answer.text.slice(span[0], span[1])),
+        ...withMarkers("span", "", answer.text.slice(span[1]), byKey).childNodes,
+      );
+      return node;
+    }
+    return checkedText(answer, byKey);
+  }
+
+  function checkedText(answer, byKey) {
     const node = el("p", { class: "text" });
     const reasons = new Map((answer.claims || []).filter((c) => !c.supported).map((c) => [c.text, c.reasons]));
     let rest = answer.text;
@@ -148,6 +163,22 @@
     }
     node.append(withMarkers("span", "", rest, byKey));
     return node;
+  }
+
+  // One entry per article: its citation buttons, then each quote.
+  function sourceList(citations) {
+    const list = el("ol", { class: "sources", "aria-label": "Sources" });
+    const groups = new Map();
+    for (const c of citations) {
+      if (!groups.has(c.article_id)) groups.set(c.article_id, []);
+      groups.get(c.article_id).push(c);
+    }
+    for (const group of groups.values()) {
+      const item = el("li", {}, ...group.map((c) => citeButton(c, `[${c.key}]`)), " ", sourceLabel(group[0]));
+      for (const c of group) item.append(el("q", {}, c.quote));
+      list.append(item);
+    }
+    return list;
   }
 
   function renderAnswer(box, answer) {
@@ -174,12 +205,12 @@
     if (answer.standalone_question && answer.standalone_question !== answer.question) {
       parts.push(el("p", { class: "searched" }, `Searched for: ${answer.standalone_question}`));
     }
-    if (answer.citations.length) {
-      const list = el("ol", { class: "sources", "aria-label": "Sources" });
-      for (const c of answer.citations) {
-        list.append(el("li", {}, citeButton(c, `[${c.key}]`), " ", sourceLabel(c), el("q", {}, c.quote)));
-      }
-      parts.push(list);
+    if (answer.citations.length) parts.push(sourceList(answer.citations));
+    if (answer.refused && answer.closest && answer.closest.length) {
+      const near = el("ol", { class: "sources closest", "aria-label": "Closest passages" });
+      for (const c of answer.closest) near.append(el("li", {}, sourceLabel(c), el("q", {}, c.quote)));
+      parts.push(el("p", { class: "closest-label" }, "Closest passages (they do not answer the question):"), near);
+      if (answer.coverage_note) parts.push(el("p", { class: "coverage" }, answer.coverage_note));
     }
     if (answer.as_of) parts.push(el("p", { class: "asof" }, `As of ${answer.as_of} (newest cited article)`));
     box.classList.toggle("refused", answer.refused);

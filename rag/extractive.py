@@ -17,6 +17,8 @@ from rag.types import CANNOT_ANSWER, Answer, Citation, Hit
 OnText = Callable[[str], None]
 #: How many passages a refusal shows as "closest".
 CLOSEST = 2
+#: Words that ask rather than say what the question is about ("how many", "which one"): never "missing".
+_ASKING = frozenset("many much often long far old one ones kind type sort".split())
 
 
 class ExtractiveGenerator:
@@ -117,7 +119,7 @@ def coverage_note(question: str, passages: Sequence[str]) -> str:
     missing: list[str] = []
     for word in dict.fromkeys(w.strip("?.,;:!\"'“”‘’()") for w in question.split()):
         t = terms(word)
-        if not t or len(word) < 3:
+        if not t or len(word) < 3 or word.lower() in _ASKING:
             continue
         (shared if fold(t[0]) in have else missing).append(word)
     if not shared:

@@ -90,6 +90,7 @@ def resolve(question: str, previous: Turn | None) -> str:
         return word
 
     resolved = _PRONOUN.sub(swap, resolved)
+    resolved = _elided_quantity(_OPENER_ONLY.sub("", resolved, count=1), previous.question)
     # Carry the previous subject's words the question lacks, so retrieval finds the same story.
     have = set(terms(resolved))
     carried: list[str] = []
@@ -101,6 +102,28 @@ def resolve(question: str, previous: Turn | None) -> str:
     if carried:
         resolved = f"{resolved.rstrip()} ({' '.join(carried)})"
     return resolved
+
+
+_OPENER_ONLY = re.compile(
+    r"^\s*(?:and|but|also|so|then)\s+(?=(?:what|which|who|whom|whose|when|where|why|how)\b)", re.I
+)
+# "how many" / "how much" with no noun of its own: "how many were there", "how much did it cost"
+_BARE_QUANTITY = re.compile(r"\bhow\s+(many|much)\s+(?=(?:were|was|are|is|did|do|does|had|have|has|will)\b|\?|$)", re.I)
+_QUANTITY = re.compile(
+    r"\bhow\s+(?:many|much)\s+(.+?)\s+(?:were|was|are|is|did|do|does|had|have|has|will|would|could|can)\b", re.I
+)
+
+
+def _elided_quantity(question: str, previous: str) -> str:
+    """ "how many were there last week?" after "How many North Korean soldiers does …?" asks how many North
+    Korean soldiers: the counted noun phrase of the previous question fills the gap (the question's own first
+    letter keeps its case)."""
+    bare = _BARE_QUANTITY.search(question)
+    counted = _QUANTITY.search(previous)
+    if bare is None or counted is None:
+        return question
+    out = f"{question[: bare.end()]}{counted.group(1)} {question[bare.end() :]}"
+    return out[:1].upper() + out[1:]
 
 
 def _is_person_question(question: str) -> bool:

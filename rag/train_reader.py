@@ -402,25 +402,28 @@ def model_card(meta: dict[str, Any], train_scores: dict[str, float], dev_scores:
     )
     return f"""# Model card: the extractive reader
 
-`reader.json` (forests, answerability model, thresholds) and `reader-head.npz` (the pair heads' weights), built
-by `rag train-reader` on {meta["created"]} from commit {meta["commit"]}. `rag/reader.py` pins `reader.json` by
-sha256, and `reader.json` pins `reader-head.npz`.
+`reader.json` (two forests, the answerability model, thresholds; no text), built by `rag train-reader` on
+{meta["created"]} from commit {meta["commit"]}. `rag/reader.py` pins it by sha256.
 
 ## What it does
-For a question and the retrieved chunks, it ranks every candidate sentence (gradient-boosted trees over
-{meta["n_features"]} shallow features: overlap with the question, its rare words, names and focus noun; what the
-sentence adds — numbers, dates, names, places; position, form, retrieval ranks, agreement across articles), reads
-the best {meta["shortlist"]} together with the question through the shipped all-MiniLM-L6-v2 (the retrieval model:
-no second model file) with two small heads — relevance and the answer span — and combines everything in a second
-forest. A logistic regression over the best candidate's evidence gives a calibrated probability that it answers
-the question; below the threshold ({meta["threshold"]:.3f}) the answerers refuse.
+For a question and the retrieved chunks, it ranks every candidate sentence (gradient-boosted trees, LambdaRank,
+over {meta["n_features"]} shallow features: overlap with the question, its rare words, names and focus noun, in
+the sentence and its neighbours; what the sentence adds — numbers, dates, names, places; position, form,
+retrieval ranks, agreement across articles). For the best {meta["shortlist"]} it scores every answer phrase
+(numbers, dates, names, noun groups) with a second forest over phrase features (type against the question's
+asked-for type, novelty, recurrence across articles); the answer is the sentence with the best ranker score
+plus {meta["span_weight"]:g} × its best phrase, and that phrase is marked. A logistic regression over the
+evidence (retrieval similarity, how much of the question the best sentences and articles cover, phrase agreement)
+gives a calibrated probability that the articles answer the question; below the threshold
+({meta["threshold"]:.3f}) the answerers refuse. Pure numpy at run time (no LightGBM, no second model file).
 
 ## Training data
 `{meta["dataset"]}`: {meta["questions"]} weekly news-quiz questions (2022 and Jan–Aug 2024) with gold answers, and
 the full-text articles a web search returned for them (RealTime QA, Kasai et al., NeurIPS 2023 Datasets and
 Benchmarks; repository realtimeqa/realtimeqa_public). Each question is asked as the product asks it (articles up
-to its date, our retrieval); a candidate sentence is positive when it contains the gold answer. Answerability
-negatives: the same question with every article holding its answer hidden. Folds are contiguous blocks of weeks.
+to its date, our retrieval); a candidate sentence is positive when it contains the gold answer. Answerability is
+labelled by whether the gold answer is among the candidates at all, over the normal runs and the same questions
+asked with every article holding the answer hidden (always negative). Folds are contiguous blocks of weeks.
 
 **Licence.** The RealTime QA repository carries no licence file. The data is read from `../shared/` at training
 time and never copied into this repository; this artifact holds only model weights and thresholds learned from

@@ -93,7 +93,7 @@ def test_model_refusal_is_a_refusal(llm: Pipeline, fake_openai: FakeOpenAI) -> N
 
 def test_prompt_gets_the_shared_refusal_sentence(llm: Pipeline, fake_openai: FakeOpenAI) -> None:
     fake_openai.queue(CANNOT_ANSWER)
-    llm.ask("Who won the World Series?")
+    llm.ask(Q)  # a question the reader's gate lets through: the model is asked
     system, _, _ = _sources(fake_openai)
     assert CANNOT_ANSWER in system
 
@@ -260,14 +260,18 @@ def test_optional_llm_verification_is_shown_beside_the_rules(
 def test_the_readers_gate_refuses_before_any_model_call_when_the_articles_cannot_answer(
     llm: Pipeline, fake_openai: FakeOpenAI
 ) -> None:
-    fake_openai.queue(Reply("The 2024 Nobel Peace Prize went to a North Korean general [1]."))
-    answer = llm.ask("Who won the 2024 Nobel Peace Prize?")
+    answer = llm.ask("Who won the 2024 Nobel Peace Prize?")  # nothing queued: a model call would fail the test
     assert answer.refused and answer.text == CANNOT_ANSWER and answer.engine == "llm"
     assert fake_openai.chat_requests() == []  # no paid call for a context that cannot answer
     reader = llm.generator.gate.__self__  # type: ignore[attr-defined]
     assert answer.closest and answer.answerable is not None and answer.answerable < reader.threshold
 
-    fake_openai.queue(Reply("The Pentagon estimates approximately 10,000 North Korean soldiers are in Russia [1]."))
+    fake_openai.queue(
+        Reply(
+            "The Pentagon estimates that approximately 10,000 North Korean soldiers have been deployed to "
+            "eastern Russia for training [1]."
+        )
+    )
     answered = llm.ask(Q)
     assert not answered.refused and len(fake_openai.chat_requests()) == 1
 

@@ -54,6 +54,6 @@ def test_chat_repl_as_a_user(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert "10,000" in out and "3,000" in out
-    assert "(searched for: and how many were there last week?" in out
+    assert "(searched for: How many North Korean soldiers were there last week?" in out
     assert "Sources:" in out and "characters" in out  # /sources printed the full quotes
     assert "(conversation forgotten)" in out and "commands: /sources /reset /quit" in out

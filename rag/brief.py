@@ -11,13 +11,13 @@ import datetime as dt
 import json
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
 from rag.changes import change_within, compare
+from rag.cite import MARKER, CitationBook, markers, span_citation, strip_markers
 from rag.errors import BriefCitationError, EmptyWindowError
 from rag.headline import clean_title
 from rag.newsworthiness import rank
@@ -33,41 +33,6 @@ MAX_STORIES = 12
 def clean_headline(title: str) -> str:
     """An article title fit to head a story (the LLM briefer's fallback when the model gives none)."""
     return clean_title(title)
-
-
-@dataclass
-class CitationBook:
-    """The brief's citations: one key per distinct span, numbered in order of first use."""
-
-    citations: list[Citation] = field(default_factory=list)
-    _keys: dict[tuple[str, int, int], int] = field(default_factory=dict)
-
-    def cite(self, article: Article, start: int, end: int) -> int:
-        return self.add(span_citation(article, start, end))
-
-    def add(self, citation: Citation) -> int:
-        span = (citation.article_id, citation.start, citation.end)
-        if span not in self._keys:
-            key = len(self.citations) + 1
-            self._keys[span] = key
-            self.citations.append(Citation(**{**citation.__dict__, "key": key}))
-        return self._keys[span]
-
-
-def span_citation(article: Article, start: int, end: int, key: int = 0) -> Citation:
-    """A citation of ``article.text[start:end]``."""
-    return Citation(
-        key=key,
-        article_id=article.id,
-        chunk_id=f"{article.id}@{start}",
-        title=article.title,
-        outlet=article.outlet,
-        url=article.url,
-        published=article.published_iso,
-        quote=article.text[start:end],
-        start=start,
-        end=end,
-    )
 
 
 class Summarizer(Protocol):
@@ -95,10 +60,10 @@ def fit_budget(summaries: list[StorySummary], max_words: int, max_stories: int) 
     """Stories in rank order while the word budget lasts (a story's last sentences go first)."""
     kept, words = [], 0
     for s in summaries[:max_stories]:
-        cost = len(s.headline.split()) + sum(len(re.sub(r"\[\d+\]", "", x).split()) for x in s.sentences)
+        cost = len(s.headline.split()) + sum(len(strip_markers(x).split()) for x in s.sentences)
         while cost > max_words - words and len(s.sentences) > 1:
             dropped = s.sentences.pop()
-            cost -= len(re.sub(r"\[\d+\]", "", dropped).split())
+            cost -= len(strip_markers(dropped).split())
         if cost > max_words - words:
             break
         kept.append(s)
@@ -116,8 +81,8 @@ def verify(brief: Briefing, window: dict[str, Article]) -> None:
         if article.text[c.start : c.end] != c.quote:
             raise BriefCitationError(f"citation [{c.key}] does not match the text of {c.article_id}")
     text = " ".join([*brief.overview, *(x for s in brief.stories for x in s.sentences)])
-    for marker in re.findall(r"\[(\d+)\]", text):
-        if int(marker) not in keys:
+    for marker in markers(text):
+        if marker not in keys:
             raise BriefCitationError(f"marker [{marker}] has no citation")
     for s in brief.stories:
         for m in s.moved:
@@ -129,7 +94,7 @@ def _prune_citations(brief: Briefing) -> None:
     """Drop citations nothing refers to any more (after the word budget cut sentences) and renumber."""
     used: list[int] = []
     for text in [*brief.overview, *(x for s in brief.stories for x in s.sentences)]:
-        used += [int(k) for k in re.findall(r"\[(\d+)\]", text)]
+        used += markers(text)
     used += [k for s in brief.stories for m in s.moved for k in (m.after_key, m.before_key) if k is not None]
     order = list(dict.fromkeys(used))
     new_key = {old: i for i, old in enumerate(order, start=1)}
@@ -137,7 +102,7 @@ def _prune_citations(brief: Briefing) -> None:
     brief.citations = [Citation(**{**by_key[k].__dict__, "key": new_key[k]}) for k in order]
 
     def renumber(text: str) -> str:
-        return re.sub(r"\[(\d+)\]", lambda m: f"[{new_key[int(m.group(1))]}]", text)
+        return MARKER.sub(lambda m: f"[{new_key[int(m.group(1))]}]", text)
 
     brief.overview = [renumber(x) for x in brief.overview]
     for s in brief.stories:

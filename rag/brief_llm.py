@@ -1,22 +1,21 @@
 """LLM briefings: map (each story summarised from its articles, with citations) then reduce (stories
-ordered by importance and a cited overview). Each sentence's citations are checked against the article
-text it cites; unknown keys are removed and unsupported sentences dropped."""
+ordered by importance and a cited overview). Articles reach the model as delimited JSON data; its reply is
+read for structure only where we expect it (the first line's HEADLINE, the ORDER and OVERVIEW lines), and
+everything it writes is checked like any claim (``rag/cite.py``): unsupported or uncited sentences, lines
+carrying links or structure labels are dropped, and a headline its sources do not bear out is replaced by
+the article's own title."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import re
-from typing import Any
 
-from langchain_core.output_parsers import StrOutputParser
-from langchain_core.prompts import ChatPromptTemplate
-
-from rag.brief import CitationBook, clean_headline, story_summary
-from rag.cite import MARKER, best_span, markers, normalise_markers, strip_markers, support
-from rag.llm import MIN_SUPPORT, format_sources
+from rag.brief import clean_headline, story_summary
+from rag.cite import CitationBook, ClaimChecker, check, has_words
+from rag.llm import format_sources
 from rag.prompts import load_prompt
-from rag.provider import is_provider_failure, provider_error
+from rag.provider import ChatModel
 from rag.sentences import split_spans
 from rag.settings import Settings
 from rag.stories import Story
@@ -24,6 +23,11 @@ from rag.types import Briefing, Chunk, Citation, Hit, StorySummary
 
 EXCERPT_CHARS = 2500  #: of each article given to the model
 MAX_ARTICLES = 4
+MAX_HEADLINE_WORDS = 16
+#: Lines of a reply that are structure, not content: never published as a sentence.
+_LABEL = re.compile(r"^\s*[*_#>\s]*(HEADLINE|ORDER|OVERVIEW|SOURCES?|QUESTION)\s*:", re.IGNORECASE | re.MULTILINE)
+_LINK = re.compile(r"(?i)\b(?:[a-z][a-z0-9+.-]*://|www\.)\S+|\b[\w.-]+\.(?:com|net|org|io|ru|cn|info|xyz|top)\b")
+_MARKUP = re.compile(r"[<>`\[\]{}|*_#]")
 
 
 def _excerpt(story: Story) -> list[Hit]:
@@ -36,69 +40,57 @@ def _excerpt(story: Story) -> list[Hit]:
     return hits
 
 
+def content_lines(text: str) -> str:
+    """The reply without structure lines (a planted "HEADLINE: …" inside the body is not a headline)."""
+    return "\n".join(line for line in text.splitlines() if not _LABEL.match(line))
+
+
 def checked_sentences(text: str, hits: list[Hit], book: CitationBook) -> list[str]:
-    """The model's cited sentences whose citations hold, re-keyed into the brief; the rest dropped."""
+    """The model's sentences whose every claim holds against the article text it cites, re-keyed into the
+    brief (each claim citing its own aligned span); uncited, unsupported and link-carrying ones dropped."""
+    checker = ClaimChecker([h.chunk for h in hits], book.add)
     out = []
-    for a, b in split_spans(normalise_markers(text)):
-        sentence = normalise_markers(text)[a:b]
-        valid = [k for k in dict.fromkeys(markers(sentence)) if 1 <= k <= len(hits)]
-        claim = strip_markers(sentence)
-        if not valid or not re.search(r"[^\W\d_]{3}", claim):
+    body = content_lines(text)
+    for a, b in split_spans(body):
+        sentence = body[a:b]
+        if _LINK.search(sentence) or not has_words(sentence):
             continue
-        if not any(support(claim, hits[k - 1].chunk.text) >= MIN_SUPPORT for k in valid):
-            continue
-        keys = []
-        for k in valid:
-            chunk = hits[k - 1].chunk
-            lo, hi = best_span(claim, chunk)
-            keys.append(
-                book.add(
-                    Citation(
-                        0,
-                        chunk.article_id,
-                        chunk.id,
-                        chunk.title,
-                        chunk.outlet,
-                        chunk.url,
-                        chunk.published.isoformat() if chunk.published else "",
-                        chunk.text[lo:hi],
-                        chunk.start + lo,
-                        chunk.start + hi,
-                    )
-                )
-            )
-        body = MARKER.sub("", sentence).strip()
-        body = re.sub(r"\s+([.,;:!?])", r"\1", body)
-        out.append(f"{body} " + "".join(f"[{k}]" for k in dict.fromkeys(keys)))
+        shown, claims = checker.sentence(sentence)  # spans of dropped sentences are pruned with the brief's
+        if claims and all(c.supported and c.keys for c in claims):
+            out.append(shown)
     return out
+
+
+def checked_headline(headline: str, hits: list[Hit]) -> bool:
+    """A headline is published only if it is short plain text that one of its sources supports."""
+    if not headline or len(headline.split()) > MAX_HEADLINE_WORDS or _LINK.search(headline) or _MARKUP.search(headline):
+        return False
+    return any(check(headline, h.chunk.text).supported for h in hits)
 
 
 class LLMBriefer:
     name = "llm"
 
-    def __init__(self, settings: Settings, model: Any) -> None:
+    def __init__(self, settings: Settings, model: ChatModel) -> None:
         self.settings = settings
         self.map_prompt = load_prompt(settings.prompts_dir, "brief_story")
         self.reduce_prompt = load_prompt(settings.prompts_dir, "brief_reduce")
         self.model = model
 
-    def _run(self, prompt: Any, inputs: dict[str, str]) -> str:
-        template = ChatPromptTemplate.from_messages([("system", prompt.system), ("human", prompt.user)])
-        try:
-            return str((template | self.model | StrOutputParser()).invoke(inputs))
-        except Exception as exc:
-            if is_provider_failure(exc):
-                raise provider_error(exc, self.settings) from None
-            raise
-
     def summarize(self, stories: list[Story], book: CitationBook, date: dt.date) -> list[StorySummary]:
         out = []
         for story in stories:
             hits = _excerpt(story)
-            reply = self._run(self.map_prompt, {"sources": format_sources(hits), "date": date.isoformat()})
-            m = re.match(r"\s*HEADLINE:\s*(.+)", reply)
-            headline = m.group(1).strip() if m else clean_headline(story.articles[0].title)
-            body = reply[m.end() :] if m else reply
+            reply = self.settings.redact(
+                self.model.complete(self.map_prompt, {"sources": format_sources(hits), "date": date.isoformat()})
+            )
+            first, _, body = reply.strip().partition("\n")
+            m = re.match(r"\s*HEADLINE:\s*(.+)", first)
+            headline = m.group(1).strip() if m else ""
+            if not m:
+                body = reply
+            if not checked_headline(headline, hits):
+                headline = clean_headline(story.articles[0].title)
             sentences = checked_sentences(body, hits, book)[:4]
             if sentences:
                 out.append(story_summary(story, headline[:160], sentences))
@@ -112,19 +104,30 @@ class LLMBriefer:
             {"id": s.id, "headline": s.headline, "sentences": s.sentences, "outlets": len(s.outlets) or 1}
             for s in brief.stories
         ]
-        reply = self._run(self.reduce_prompt, {"stories": json.dumps(stories, ensure_ascii=False), "date": brief.date})
-        order = re.search(r"ORDER:\s*(.+)", reply)
+        reply = self.settings.redact(
+            self.model.complete(
+                self.reduce_prompt, {"stories": json.dumps(stories, ensure_ascii=False), "date": brief.date}
+            )
+        )
+        order = re.search(r"^\s*ORDER:\s*(.+)$", reply, re.MULTILINE)
         if order:
-            rank = {sid.strip(): i for i, sid in enumerate(order.group(1).split(","))}
+            known = {s.id for s in brief.stories}
+            ids = [sid.strip() for sid in order.group(1).split(",") if sid.strip() in known]
+            rank = {sid: i for i, sid in enumerate(dict.fromkeys(ids))}
             brief.stories.sort(key=lambda s: rank.get(s.id, len(rank)))
-        overview = re.search(r"OVERVIEW:\s*(.+)", reply, re.DOTALL)
+        overview = re.search(r"^\s*OVERVIEW:\s*(.+)", reply, re.MULTILINE | re.DOTALL)
         if overview:
-            by_key = {c.key: c for c in brief.citations}
-            kept = []
-            text = normalise_markers(overview.group(1).strip())
-            for a, b in split_spans(text):
-                sentence = text[a:b]
-                keys = [k for k in markers(sentence) if k in by_key]
-                if keys and any(support(sentence, by_key[k].quote) >= MIN_SUPPORT for k in keys):
-                    kept.append(MARKER.sub(lambda mk: mk.group() if int(mk.group(1)) in by_key else "", sentence))
-            brief.overview = kept
+            # The overview cites the brief's own spans: each is a source, keyed as it is in the brief.
+            book = CitationBook()
+            for c in brief.citations:
+                book.add(c)
+            sources = [
+                Hit(Chunk(c.chunk_id, c.article_id, 0, c.quote, c.start, c.end, c.title, c.outlet, c.url, _day(c)), 0.0)
+                for c in book.citations
+            ]
+            brief.overview = checked_sentences(overview.group(1), sources, book)
+            brief.citations = book.citations
+
+
+def _day(c: Citation) -> dt.date | None:
+    return dt.date.fromisoformat(c.published) if c.published else None

@@ -10,6 +10,7 @@ import json
 import re
 from pathlib import Path
 
+from rag.cite import MARKER
 from rag.types import Briefing, Citation, MovedNumber, Source, StorySummary
 
 FORMATS = ("md", "html", "json")
@@ -58,6 +59,34 @@ def moved_text(m: MovedNumber) -> str:
     return f"{m.what}: {m.before} {before} → {m.after} [{m.after_key}]"
 
 
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~^])")
+
+
+def md_text(text: str) -> str:
+    """Article-derived text made inert in Markdown: HTML escaped, Markdown punctuation backslash-escaped (so
+    no link, image, emphasis or raw HTML can come from an article), whitespace on one line. Citation
+    markers ``[n]`` stay as they are: they are ours, and cannot become links without a definition."""
+    out = []
+    pos = 0
+    text = " ".join(text.split())
+    for m in MARKER.finditer(text):
+        out.append(_md_plain(text[pos : m.start()]) + m.group())
+        pos = m.end()
+    out.append(_md_plain(text[pos:]))
+    return "".join(out)
+
+
+def _md_plain(text: str) -> str:
+    return _MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
+
+
+def md_link(url: str) -> str:
+    """An autolink for an http(s) URL without spaces or angle brackets; "" for anything else."""
+    if re.fullmatch(r"https?://[^\s<>\"'`\\]+", url, re.IGNORECASE):
+        return f" <{url}>"
+    return ""
+
+
 def to_markdown(brief: Briefing) -> str:
     lines = [f"# {window_title(brief)}", ""]
     window = brief.since if brief.since == brief.until else f"{brief.since} to {brief.until}"
@@ -67,23 +96,23 @@ def to_markdown(brief: Briefing) -> str:
         "",
     ]
     if brief.overview:
-        lines += [" ".join(brief.overview), ""]
+        lines += [md_text(" ".join(brief.overview)), ""]
     for n, s in enumerate(brief.stories, start=1):
         tag = "DEVELOPING" if s.status == "developing" else "NEW"
-        lines += [f"## {n}. {s.headline} · {tag}", "", f"*{_coverage(s)}*", ""]
-        lines += [" ".join(s.sentences), ""]
+        lines += [f"## {n}. {md_text(s.headline)} · {tag}", "", f"*{md_text(_coverage(s))}*", ""]
+        lines += [md_text(" ".join(s.sentences)), ""]
         for m in s.moved:
-            lines += [f"- **Number moved** — {moved_text(m)}"]
+            lines += [f"- **Number moved** — {md_text(moved_text(m))}"]
         if s.moved:
             lines.append("")
     lines += ["## Sources", ""]
     for c in brief.citations:
-        link = f" <{c.url}>" if c.url else ""
-        lines += [f"{c.key}. {_source(c)}{link}", f"   > {c.quote}", ""]
+        lines += [f"{c.key}. {md_text(_source(c))}{md_link(c.url)}", f"   > {md_text(c.quote)}", ""]
     for s in brief.stories:
         for m in s.moved:
             if m.before_key is None:
-                lines += [f"- Earlier value of {m.what} ({m.before}): {m.before_source}", f"  > {m.before_quote}", ""]
+                earlier = md_text(f"Earlier value of {m.what} ({m.before}): {m.before_source}")
+                lines += [f"- {earlier}", f"  > {md_text(m.before_quote)}", ""]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -106,10 +135,8 @@ ul.story-sources{color:#aaa}}
 
 
 def _cite_links(text: str) -> str:
-    return re.sub(
-        r"\[(\d+)\]",
-        r'<sup><a class=cite href="#s\1" data-key="\1" aria-label="source \1">[\1]</a></sup>',
-        html.escape(text),
+    return MARKER.sub(
+        r'<sup><a class=cite href="#s\1" data-key="\1" aria-label="source \1">[\1]</a></sup>', html.escape(text)
     )
 
 

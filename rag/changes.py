@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from rag.cite import markers
 from rag.lexical import stem
 from rag.stories import SAME_STORY
 from rag.types import Briefing, Citation, MovedNumber, StorySummary
@@ -106,7 +107,7 @@ def _figures_with_sources(story: StorySummary, citations: dict[int, Citation]) -
     """unit key → (number, citation key, unit as written) for figures in the story's cited sentences."""
     out: dict[str, tuple[str, int, str]] = {}
     for sentence in story.sentences:
-        keys = [int(k) for k in re.findall(r"\[(\d+)\]", sentence)]
+        keys = markers(sentence)
         if not keys or keys[0] not in citations:
             continue
         for number, unit, _, word in figures(citations[keys[0]].quote):

@@ -8,16 +8,20 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import io
 import json
 import os
 import re
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from rag import render
 from rag.errors import ConfigError, RagError
+from rag.phases import Phases
 from rag.settings import Settings
 
 EXIT_SKIPPED = 3
@@ -46,6 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--data-dir", type=Path, default=argparse.SUPPRESS, help="local store and caches (RAG_DATA_DIR)")
     g.add_argument("--chroma-url", default=argparse.SUPPRESS, help="use a Chroma server (RAG_CHROMA_URL)")
     g.add_argument("--collection", default=argparse.SUPPRESS, help="collection name (RAG_COLLECTION)")
+    g.add_argument(
+        "--verify",
+        choices=["rules", "llm"],
+        default=argparse.SUPPRESS,
+        help="llm: the model also judges each claim, shown beside the rules' verdict (RAG_VERIFY)",
+    )
     g.add_argument(
         "--engine",
         choices=["auto", "extractive", "llm"],
@@ -80,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--feeds", type=Path, help="a feeds file (TOML: [[feed]] url/name, [[page]] url) to poll")
     p.add_argument("--prune", action="store_true", help="remove stored articles not found in these inputs")
     p.add_argument("--rebuild", action="store_true", help="drop the index and re-embed everything")
+    p.add_argument(
+        "--wait", action="store_true", help="if another run is writing to the store, wait for it (default: stop)"
+    )
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -94,6 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("question", nargs="+", help="the question (quote it or not)")
     p.add_argument("--json", action="store_true", help="print the Answer as JSON")
     p.add_argument("--no-stream", action="store_true", help="print the answer only when complete")
+    p.add_argument(
+        "--timings", action="store_true", help="print the time each phase took to stderr (in --json as 'phases')"
+    )
 
     p = sub.add_parser(
         "chat",
@@ -161,6 +177,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-textbook", action="store_true", help="skip the textbook-pipeline comparison")
     p.add_argument("--judge", action="store_true", help="also grade answers with the LLM (needs one configured)")
     p.add_argument("--no-briefs", action="store_true", help="with --dataset: skip the weekly briefing coverage")
+    p.add_argument(
+        "--unanswerable",
+        action="store_true",
+        help="with --dataset: also ask every question with the articles holding its answer hidden (same store); "
+        "the right answer is then a refusal",
+    )
 
     p = sub.add_parser(
         "bench",
@@ -173,6 +195,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", type=Path, default=Path("../shared/data/realtimeqa-2024"))
     p.add_argument("--limit", type=int, default=0, help="use only the first N articles (0 = all)")
     p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--scale",
+        action="store_true",
+        help="grow stores of --sizes chunks from the dataset's real chunks and vectors and measure how retrieval, "
+        "adding an article, a cold ask, memory and disk grow (the 1M size takes long: see README)",
+    )
+    p.add_argument(
+        "--sizes",
+        default="10000,100000,1000000",
+        help="with --scale: store sizes in chunks, comma-separated (default 10000,100000,1000000)",
+    )
+    p.add_argument("--keep", type=Path, help="with --scale: build the stores in this folder and keep them")
+
+    p = sub.add_parser(
+        "train-reader",
+        parents=[common],
+        help="retrain the extractive reader on a quiz dataset and write its artifact",
+        description="Fit the learned reader (sentence ranker, answer-span and relevance heads, answerability model) "
+        "on a dataset in the RealTime QA shape (articles.jsonl + questions.jsonl), with week-grouped "
+        "cross-validation, and write reader.json, reader-head.npz and the model card READER.md. Needs the train "
+        "extra: pip install -e '.[train]'. The dataset is ingested into its own cached store first (as `rag eval "
+        "--dataset` does). Pin the printed sha256 in rag/reader.py to ship the new model.",
+    )
+    p.add_argument(
+        "--dataset", type=Path, required=True, help="training dataset folder, e.g. ../shared/data/realtimeqa-train"
+    )
+    p.add_argument("--validate", type=Path, help="a second dataset to report on (validation only: nothing is fitted)")
+    p.add_argument(
+        "--out", type=Path, default=Path("rag/models"), help="where to write the artifact (default rag/models)"
+    )
+    p.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
 
     p = sub.add_parser(
         "serve",
@@ -195,6 +250,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
             overrides[name] = getattr(args, name)
     if hasattr(args, "engine"):
         overrides["generator"] = args.engine
+    if hasattr(args, "verify"):
+        overrides["verify"] = args.verify
     return Settings.from_env(**overrides)
 
 
@@ -212,9 +269,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return 2
+    out, err = sys.stdout, sys.stderr
+    if threading.current_thread() is threading.main_thread():
+        # SIGTERM (a service manager, `timeout`) stops a run as Ctrl-C does: between store calls, lock released.
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
+        args.phases = Phases()
         settings = settings_from(args)
-        handler = globals()[f"cmd_{args.command}"]
+        # Every line printed passes the redactor: a key echoed by a model or an error never reaches the terminal.
+        sys.stdout, sys.stderr = _Redacting(out, settings.redact), _Redacting(err, settings.redact)
+        args.phases.mark("settings")
+        handler = globals()[f"cmd_{args.command.replace('-', '_')}"]
         return int(handler(args, settings) or 0)
     except RagError as exc:
         print(f"rag: error: {exc}", file=sys.stderr)
@@ -223,8 +288,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("\nrag: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
         return 1
+    finally:
+        sys.stdout, sys.stderr = out, err
+
+
+class _Redacting(io.TextIOBase):
+    """A text stream that passes everything written through ``redact`` first."""
+
+    def __init__(self, inner: Any, redact: Any) -> None:
+        self._inner = inner
+        self._redact = redact
+
+    def write(self, text: str) -> int:
+        self._inner.write(self._redact(text))
+        return len(text)
+
+    def flush(self) -> None:
+        self._inner.flush()
+
+    def isatty(self) -> bool:
+        return bool(self._inner.isatty())
+
+    def fileno(self) -> int:
+        return int(self._inner.fileno())
 
 
 # -- commands -------------------------------------------------------------------------------------------
@@ -262,7 +350,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     state = settings.data_dir / "feeds-state.json"
     if args.rebuild:
         state.unlink(missing_ok=True)  # the poll state must not claim articles the rebuilt store lacks
-    items: Any = load_paths(files)
+    items: Any = load_paths(files, settings.max_article_bytes)
     if urls or args.feeds:
         from rag.feeds import fetch_urls, load_feeds_file, poll_feeds
 
@@ -281,6 +369,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
             rebuild=args.rebuild,
             progress=progress.update,
             on_skip=lambda s: progress.log(f"skipped {s.source}: {s.reason}"),
+            on_wait=progress.log if args.wait else None,
         )
     if args.json:
         data = {k: v for k, v in vars(report).items() if k not in {"skipped", "duplicates"}}
@@ -296,22 +385,39 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
-    from rag.pipeline import Pipeline
-
+    phases: Phases = args.phases
     question = " ".join(args.question).strip()
     if not question:
         raise ConfigError("the question is empty")
+    from rag.pipeline import Pipeline
+
+    phases.mark("imports")
     pipeline = Pipeline.from_settings(settings)
     _ensure_corpus(pipeline, quiet=args.json)
-    stream = not args.json and not args.no_stream
+    phases.mark("store open (imports chromadb)")
+    _ = pipeline.retriever.lexical
+    phases.mark("index load")
+    if args.timings:  # otherwise the model loads with the first embedding, inside "answer"
+        pipeline.embedder.embed_query(question)
+        phases.mark("embedder load (imports onnxruntime)")
+    # The extractive answer takes a fraction of a second: printed whole, its answer phrase can be marked.
+    stream = not args.json and not args.no_stream and pipeline.generator.name == "llm"
     answer = pipeline.ask(question, filters=_filters(args), on_text=_writer() if stream else None)
+    for note in answer.notes:
+        print(f"rag: note: {note}", file=sys.stderr)
+    phases.mark("answer")
     if args.json:
-        print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
+        data = answer.to_dict()
+        if args.timings:
+            data["phases"] = phases.to_dict()
+        print(json.dumps(data, indent=2, ensure_ascii=False))
     elif stream:
         print("\n")
         print(render.sources(answer))
     else:
-        print(render.answer_text(answer))
+        print(render.answer_text(answer, color=_color()))
+    if args.timings and not args.json:
+        print(phases.table(), file=sys.stderr)
     return 0
 
 
@@ -332,6 +438,9 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
         except EOFError:
             print()
             return 0
+        except UnicodeDecodeError:
+            print("rag: error: that line is not valid UTF-8 text; retype it", file=sys.stderr)
+            continue
         line = line.strip()
         if not line:
             continue
@@ -345,22 +454,31 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
             continue
         if line == "/sources":
             last = convo.last
-            print(render.sources(last) if last else "(nothing asked yet)")
+            print(render.sources(last, full=True) if last else "(nothing asked yet)")
             continue
         if line.startswith("/"):
             print("commands: /sources /reset /quit")
             continue
+        stream = pipeline.generator.name == "llm"
         try:
             print("rag> ", end="", flush=True)
-            answer = convo.ask(line, on_text=_writer())
+            answer = convo.ask(line, on_text=_writer() if stream else None)
         except RagError as exc:
             print(f"\nrag: error: {exc}", file=sys.stderr)
             continue
+        if not stream:
+            print(render.highlighted(answer, _color()), end="")
         print()
+        if answer.refused and answer.closest:
+            print("    " + render.closest(answer).replace("\n", "\n    "))
         if answer.standalone_question != line:
             print(f"    (searched for: {answer.standalone_question})")
         for c in answer.citations:
             print("    " + render.source_line(c).replace("\n", "\n    "))
+
+
+def _color() -> bool:
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
@@ -433,12 +551,12 @@ def _refresh(pipeline: Any, feeds_file: Path) -> None:
     config = load_feeds_file(feeds_file)
     known = frozenset(a.url for a in pipeline.store.iter_articles() if a.url)
     items = poll_feeds(config, pipeline.settings.data_dir / "feeds-state.json", known_urls=known)
-    report = pipeline.ingest_items(items, on_skip=lambda s: print(f"skipped {s.source}: {s.reason}", file=sys.stderr))
+    report = pipeline.ingest_items(items, on_skip=lambda s: log(f"skipped {s.source}: {s.reason}"), on_wait=log)
     print(f"refresh: {report.summary()}", file=sys.stderr)
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
-    from rag import evalbrief, evalchecks
+    from rag import evalbrief, evalchecks, evalclaims
     from rag.evalcases import load_dataset, load_suite
     from rag.evalreport import baseline_data, check, print_report, write_report
     from rag.evaluate import run
@@ -450,21 +568,44 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         from rag.judge import Judge
 
         judge = Judge(settings, chat_model)
-    paths = list(args.suites) or [
+    paths = [settings.evals_dir / "claims.yaml" if p == Path("claims") and not p.exists() else p for p in args.suites]
+    paths = paths or [
         settings.evals_dir / "known_facts.yaml",
+        settings.evals_dir / "followups.yaml",
         settings.evals_dir / "brief_known_facts.yaml",
         settings.evals_dir / "brief_checks.yaml",
+        settings.evals_dir / "claims.yaml",
     ]
     if args.dataset and not args.suites:
         paths = []
+    claims_only = bool(paths) and all(evalclaims.is_claims_suite(p) for p in paths)
     jobs: list[tuple[str, Any]] = []  # (name, thunk producing a report)
     for path in paths:
-        if evalbrief.is_brief_suite(path):
+        if evalclaims.is_claims_suite(path):
+            verifier = None
+            if settings.verify == "llm":
+                if chat_model is None:
+                    raise ConfigError("--verify llm needs an LLM: set OPENAI_API_KEY or OPENAI_BASE_URL")
+                from rag.verify import LLMVerifier
+
+                verifier = LLMVerifier(settings, chat_model)
+            data = args.dataset[0] if args.dataset else None
+            jobs.append(
+                (
+                    path.stem,
+                    lambda p=path, v=verifier, d=data: evalclaims.run_claims(p, settings, dataset=d, verifier=v),
+                )
+            )
+        elif evalbrief.is_brief_suite(path):
             jobs.append((path.stem, lambda p=path: evalbrief.run_known_facts(p, settings)))
         elif evalchecks.is_check_suite(path):
             jobs.append((path.stem, lambda p=path: evalchecks.run_checks(p, settings)))
         else:
             suite = load_suite(path)
+            if suite.missing:
+                # A suite over data that is not shipped (the development set) is skipped where it is absent.
+                print(f"rag: eval: {suite.name}: skipped ({suite.missing[0]} is not on this machine)", file=sys.stderr)
+                continue
             jobs.append(
                 (
                     suite.name,
@@ -473,16 +614,17 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
                     ),
                 )
             )
-    for d in args.dataset:
-        suite = load_dataset(d, args.limit)
-        jobs.append(
-            (
-                suite.name,
-                lambda s=suite: run(
-                    s, settings, chat_model=chat_model, vanilla=not args.no_textbook, judge=judge, log=log
-                ),
+    for d in [] if claims_only else args.dataset:
+        for hidden in (False, True) if args.unanswerable else (False,):
+            suite = load_dataset(d, args.limit, unanswerable=hidden)
+            jobs.append(
+                (
+                    suite.name,
+                    lambda s=suite: run(
+                        s, settings, chat_model=chat_model, vanilla=not args.no_textbook, judge=judge, log=log
+                    ),
+                )
             )
-        )
         if not args.no_briefs:
             jobs.append((f"briefs:{d.name}", lambda d=d: evalbrief.run_dataset(d, settings, limit=args.limit, log=log)))
     for path in args.report:
@@ -493,6 +635,20 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         report = job()
         if report is None:  # a suite over a dataset that is not here
             print(f"{name}: skipped (its dataset is not present)", file=sys.stderr)
+            continue
+        if isinstance(report, evalclaims.ClaimsReport):
+            for path in args.report:
+                out = path if len(jobs) == 1 else path.with_name(f"{path.stem}.{_slug(name)}.json")
+                evalclaims.write_claims_report(report, out.with_suffix(".json"))
+                print(f"report written to {out.with_suffix('.json')}", file=sys.stderr)
+            if args.json:
+                print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+            else:
+                evalclaims.print_claims_report(report)
+            missed = report.problems() if args.check else []
+            for problem in missed:
+                print(f"rag: eval: {name}: {problem}", file=sys.stderr)
+            status = 1 if missed else status
             continue
         is_brief = isinstance(report, evalbrief.BriefEvalReport)
         for path in args.report:
@@ -539,11 +695,44 @@ def _slug(name: str) -> str:
     return "".join(ch if ch.isalnum() else "-" for ch in name.lower()).strip("-") or "suite"
 
 
-def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
-    from rag.bench import run_bench
+def cmd_train_reader(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.train_reader import run as train
 
-    result = run_bench(args.dataset, settings, limit=args.limit, log=lambda m: print(m, file=sys.stderr))
-    print(json.dumps(result, indent=2) if args.json else result["table"])
+    for path in [args.dataset, *([args.validate] if args.validate else [])]:
+        if not (path / "questions.jsonl").exists() or not (path / "articles.jsonl").exists():
+            raise ConfigError(f"{path} is not a dataset folder (articles.jsonl + questions.jsonl)")
+    result = train(
+        args.dataset, settings, out_dir=args.out, validate=args.validate, folds=args.folds, seed=args.seed, log=log
+    )
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(f"reader written to {result['out']} (sha256 {result['sha256']})")
+        for name in ("train", "dev"):
+            if result[name]:
+                print(f"{name}: " + ", ".join(f"{k} {v:.3f}" for k, v in result[name].items() if k != "questions"))
+        print("to ship it, set READER_SHA256 in rag/reader.py to the sha256 above")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
+    if args.scale:
+        from rag.scale import run_scale
+
+        try:
+            sizes = tuple(int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip())
+        except ValueError:
+            raise ConfigError(f"--sizes must be chunk counts separated by commas, not {args.sizes!r}") from None
+        if not sizes or min(sizes) < 1:
+            raise ConfigError("--sizes needs at least one positive chunk count")
+        if not (args.dataset / "articles.jsonl").exists():
+            raise ConfigError(f"no dataset at {args.dataset} (needs articles.jsonl and questions.jsonl)")
+        result = run_scale(args.dataset, settings, sizes=sizes, keep=args.keep, log=log)
+    else:
+        from rag.bench import run_bench
+
+        result = run_bench(args.dataset, settings, limit=args.limit, log=log)
+    print(json.dumps(result, indent=2, default=str) if args.json else result["table"])
     return 0
 
 

@@ -24,8 +24,22 @@ class ProviderError(RagError):
         self.status = status
 
 
+class InputError(RagError):
+    """A question or request the pipeline cannot take as it is (invalid text, nothing to ask)."""
+
+    exit_code = 2
+
+
+class Cancelled(RagError):
+    """The caller went away (an SSE client disconnected): generation stopped, no further LLM calls."""
+
+
 class StoreError(RagError):
     """The vector store cannot be reached or used."""
+
+
+class StoreBusyError(StoreError):
+    """Another run is writing to the store (embedded Chroma takes one writer at a time)."""
 
 
 class StaleIndexError(StoreError):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
-import re
 import time
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
@@ -18,6 +17,7 @@ import yaml
 from rag.brief import brief_from_store, make_brief
 from rag.brief_extractive import ExtractiveBriefer
 from rag.briefrender import moved_text
+from rag.cite import markers
 from rag.embed import Embedder
 from rag.errors import BriefCitationError, ConfigError
 from rag.evalcases import Suite, load_dataset
@@ -57,9 +57,9 @@ def is_brief_suite(path: Path) -> bool:
 
 def units(brief: Briefing) -> list[tuple[str, list[int]]]:
     """Every statement of a brief with the citation keys backing it (sentences and moved numbers)."""
-    out = [(x, [int(k) for k in re.findall(r"\[(\d+)\]", x)]) for x in brief.overview]
+    out = [(x, markers(x)) for x in brief.overview]
     for s in brief.stories:
-        out += [(x, [int(k) for k in re.findall(r"\[(\d+)\]", x)]) for x in s.sentences]
+        out += [(x, markers(x)) for x in s.sentences]
         out += [(moved_text(m), [m.after_key]) for m in s.moved]
     return out
 

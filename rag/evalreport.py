@@ -17,6 +17,9 @@ from rag.evaluate import ArmResult, EvalReport, K
 METRICS: list[tuple[str, str, bool]] = [
     ("accuracy", "all cases passed", True),
     ("answer_accuracy", "answer accuracy", True),
+    ("answer_first", "answer first (facts in sentence 1)", True),
+    ("words_per_answer", "words per answer", False),
+    ("follow_up_accuracy", "follow-up accuracy", True),
     (f"hit@{K}", f"hit@{K}", True),
     (f"recall@{K}", f"recall@{K}", True),
     ("mrr@10", "MRR@10", True),
@@ -24,6 +27,7 @@ METRICS: list[tuple[str, str, bool]] = [
     ("citation_recall", "citation recall", True),
     ("unresolved_citations", "unresolved citations", False),
     ("refusal_rate", "refusal rate", False),
+    ("false_refusal_rate", "false refusals (answerable refused)", False),
     ("refusal_precision", "refusal precision", True),
     ("refusal_recall", "refusal recall", True),
     ("false_premise_handled", "false premises handled", True),
@@ -48,6 +52,8 @@ def _fmt(metric: str, value: float | None) -> str:
         return f"{value:.0f}"
     if metric in {"prompt_tokens", "completion_tokens", "unresolved_citations", "cases"}:
         return f"{value:,.0f}"
+    if metric == "words_per_answer":
+        return f"{value:.1f}"
     if metric == "cost_usd":
         return f"${value:.4f}"
     return f"{value:.3f}"

@@ -14,14 +14,18 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from rag import tokens
+from rag.chat import Conversation
+from rag.cite import strip_markers
 from rag.embed import Embedder, make_embedder
 from rag.evalcases import Case, Evidence, Suite
 from rag.ingest import index_fingerprint, make_chunker
+from rag.load import load_paths
 from rag.metrics import bootstrap_ci, contains, mean, percentile, reciprocal_rank
 from rag.pipeline import DEFAULT_FUSION, Generator, Pipeline, make_generator
 from rag.prompts import load_prompt
+from rag.sentences import split_spans
 from rag.settings import PACKAGE_DIR, Settings
-from rag.types import Answer, Chunk, Filters
+from rag.types import Answer, Article, Chunk, Filters
 from rag.vanilla import vanilla_pipeline
 
 K = 5  #: the k of hit@k and recall@k
@@ -34,8 +38,8 @@ PRICES = {
 }
 Log = Callable[[str], None]
 GATED = [
-    "accuracy", "answer_accuracy", f"hit@{K}", f"recall@{K}", "mrr@10", "citation_precision", "citation_recall",
-    "refusal_precision", "refusal_recall", "false_premise_handled",
+    "accuracy", "answer_accuracy", "answer_first", f"hit@{K}", f"recall@{K}", "mrr@10", "citation_precision",
+    "citation_recall", "refusal_precision", "refusal_recall", "false_premise_handled", "follow_up_accuracy",
 ]  # fmt: skip
 
 
@@ -58,6 +62,10 @@ class CaseResult:
     cited_facts: int = 0  #: required facts that some citation's quote holds
     unresolved: int = 0  #: citations that do not resolve to a verbatim span: a hard failure
     timings: dict[str, float] = field(default_factory=dict)
+    first_sentence: bool = False  #: every required fact is in the answer's first sentence
+    words: int = 0  #: words in the answer (markers not counted)
+    follow_up: bool = False  #: the case's question followed earlier questions of a conversation
+    standalone: str = ""  #: the question as searched (a follow-up rewritten)
     prompt_tokens: int = 0
     completion_tokens: int = 0
     judge: dict[str, float] = field(default_factory=dict)
@@ -132,6 +140,11 @@ def score_case(case: Case, answer: Answer, ranked: list[Chunk], resolve: Callabl
     if unresolved:
         passed, reason = False, f"{unresolved} citation(s) do not resolve to the article text"
 
+    plain = strip_markers(answer.text)
+    spans = split_spans(plain)
+    first = plain[spans[0][0] : spans[0][1]] if spans else plain
+    first_sentence = not answer.refused and bool(case.facts) and all(f.found_in(first) for f in case.facts)
+
     hit = recall = rr = None
     if case.evidence:
         marks = [relevant(ch, case.evidence) for ch in ranked]
@@ -156,6 +169,10 @@ def score_case(case: Case, answer: Answer, ranked: list[Chunk], resolve: Callabl
         cited_facts=cited_facts,
         unresolved=unresolved,
         timings=dict(answer.timings),
+        first_sentence=first_sentence,
+        words=0 if answer.refused else len(plain.split()),
+        follow_up=bool(case.history),
+        standalone=answer.standalone_question,
     )
 
 
@@ -164,6 +181,7 @@ def summarise(arm: ArmResult) -> None:
     answerable = [c for c in cases if c.expect == "answer"]
     with_evidence = [c for c in cases if c.hit is not None]
     refused = [c for c in cases if c.refused]
+    answered = [c for c in cases if not c.refused]
     unanswerable = [c for c in cases if c.expect == "refusal"]
     premises = [c for c in cases if c.expect == "correction"]
     citations = sum(len(c.citations) for c in cases if c.expect != "refusal")
@@ -185,7 +203,11 @@ def summarise(arm: ArmResult) -> None:
         else None,
         "citation_recall": (sum(c.cited_facts for c in cases if c.expect != "refusal") / facts) if facts else None,
         "unresolved_citations": float(sum(c.unresolved for c in cases)),
+        "answer_first": frac([c.first_sentence for c in answerable]),
+        "words_per_answer": mean([float(c.words) for c in answered]) if answered else None,
         "refusal_rate": frac([c.refused for c in cases]),
+        "false_refusal_rate": frac([c.refused for c in answerable]),
+        "follow_up_accuracy": frac([c.passed for c in cases if c.follow_up]),
         "refusal_precision": frac([c.expect == "refusal" for c in refused]),
         "refusal_recall": frac([c.refused for c in unanswerable]),
         "false_premise_handled": frac([c.passed for c in premises]),
@@ -262,19 +284,29 @@ def run(
     judge: Any = None,
     log: Log = lambda _m: None,
 ) -> EvalReport:
-    key = _slug(suite.name)
+    key = slug(suite.store or suite.name)
     arms = build_arms(settings, key, embedder=embedder, chat_model=chat_model, vanilla=vanilla)
     results = []
     for arm in arms:
         t0 = time.perf_counter()
-        report = arm.pipeline.ingest(suite.corpus)
+        items = load_paths(suite.corpus)
+        if suite.only:
+            items = (a for a in items if isinstance(a, Article) and a.id in suite.only)
+        report = arm.pipeline.ingest_items(items)
         log(f"eval [{arm.name}]: store ready ({report.summary()}) in {time.perf_counter() - t0:.1f}s")
         cases = []
         resolve = _resolver(arm.pipeline)
         for i, case in enumerate(suite.cases, start=1):
-            filters = Filters(until=case.as_of) if case.as_of else None
-            answer = arm.pipeline.ask(case.question, filters=filters)
-            ranked = [h.chunk for h in arm.pipeline.retriever.search(case.question, 10, filters)]
+            filters = Filters(until=case.as_of, exclude=case.hide) if case.as_of or case.hide else None
+            if case.history:
+                convo = Conversation(arm.pipeline, chat_model=chat_model, filters=filters)
+                for earlier in case.history:
+                    convo.ask(earlier)
+                answer = convo.ask(case.question)
+            else:
+                answer = arm.pipeline.ask(case.question, filters=filters)
+            searched = answer.standalone_question or case.question
+            ranked = [h.chunk for h in arm.pipeline.retriever.search(searched, 10, filters)]
             result = score_case(case, answer, ranked, resolve)
             _count_tokens(result, arm.pipeline, case, answer)
             if judge is not None and not answer.refused:
@@ -335,7 +367,8 @@ def meta(suite: Suite, settings: Settings, pipeline: Pipeline) -> dict[str, Any]
         **pipeline.store.fingerprint,
         "top_k": settings.top_k,
         "fusion": asdict(DEFAULT_FUSION),
-        "min_support": settings.min_support,
+        "answer_threshold": settings.answer_threshold,
+        "reader": _reader_tag(pipeline),
     }
     prompts = {}
     for name in ("answer", "condense", "judge"):
@@ -355,6 +388,12 @@ def meta(suite: Suite, settings: Settings, pipeline: Pipeline) -> dict[str, Any]
         "prompts": prompts,
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
+
+
+def _reader_tag(pipeline: Pipeline) -> str:
+    """Which reader artifact answered (its sha256 prefix), so a report says which model produced its scores."""
+    reader = getattr(pipeline.generator, "reader", None)
+    return str(reader.model.meta.get("sha256", "")[:12]) if reader is not None else ""
 
 
 def _commit() -> str:
@@ -380,7 +419,7 @@ def _commit() -> str:
         return "unknown"
 
 
-def _slug(name: str) -> str:
+def slug(name: str) -> str:
     out = "".join(ch if ch.isalnum() else "-" for ch in name.lower()).strip("-")
     return out[:40] or "suite"
 

@@ -1,182 +1,134 @@
-"""The extractive answerer (the default, no LLM): the best-supported sentences of the retrieved chunks,
-quoted verbatim with citations, chosen with the question's kind in mind; a refusal when none is good enough.
-
-Up to three sentences are quoted: the answer is often in a sentence that restates less of the question than
-the best-matching one, and a short answer that misses it helps nobody.
+"""The extractive answerer (the default, no LLM): the learned reader picks the sentence that answers the question
+and marks the answer phrase in it; the answer quotes that sentence verbatim, then at most one supporting
+sentence, each cited. When the reader judges the question unanswerable from these articles, the answer is the
+fixed refusal plus, clearly labelled, the closest passages and what they do and do not cover.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-
-import numpy as np
 
 from rag.cite import as_of, citation
-from rag.embed import Embedder
 from rag.lexical import terms
-from rag.question import Kind, has_answer_shape, kind_of, names_a_place
-from rag.sentences import split_spans
-from rag.types import CANNOT_ANSWER, Answer, Chunk, Citation, Hit
+from rag.reader import Reader, Reading, Scored
+from rag.sentence_features import fold
+from rag.types import CANNOT_ANSWER, Answer, Citation, Hit
 
 OnText = Callable[[str], None]
-_FOLD = 6
-
-
-@dataclass
-class Candidate:
-    rank: int  #: position of its chunk in the retrieved list (0-based)
-    chunk: Chunk
-    lo: int  #: offsets in the chunk text
-    hi: int
-    coverage: float = 0.0  #: idf-weighted share of the question's terms in the sentence
-    context: float = 0.0  #: the same over the sentence's title + chunk
-    dense: float = 0.0  #: cosine similarity of sentence and question embeddings
-    shaped: bool = True  #: holds something of the kind the question asks for
-    titled: float = 0.0  #: its best new word (one the question lacks) recurs in the retrieved titles, by idf
-    lede: bool = False  #: the first sentence of its article
-    located: bool = False  #: for "where"/"which city" questions: names a place of the kind asked for
-    support: float = 0.0  #: how well it addresses the question; the refusal threshold applies to this
-    score: float = 0.0  #: support plus how likely it holds the answer; the ranking
-
-    @property
-    def text(self) -> str:
-        return self.chunk.text[self.lo : self.hi]
+#: How many passages a refusal shows as "closest".
+CLOSEST = 2
+#: Words that ask rather than say what the question is about ("how many", "which one"): never "missing".
+_ASKING = frozenset("many much often long far old one ones kind type sort".split())
 
 
 class ExtractiveGenerator:
-    """Picks up to ``max_sentences`` verbatim sentences; refuses below ``min_support``."""
+    """Answers with the reader's best sentence (and at most one more); refuses below its threshold."""
 
     name = "extractive"
 
-    def __init__(
-        self,
-        embedder: Embedder,
-        *,
-        idf: Callable[[str], float] | None = None,
-        min_support: float = 0.35,
-        max_sentences: int = 3,
-        shortlist: int = 12,
-        keep_ratio: float = 0.6,
-    ) -> None:
-        self.embedder = embedder
-        self.idf = idf or (lambda _t: 1.0)
-        self.min_support = min_support
-        self.max_sentences = max_sentences
-        self.shortlist = shortlist
-        self.keep_ratio = keep_ratio  #: further sentences need this share of the best one's score
+    def __init__(self, reader: Reader, *, threshold: float | None = None) -> None:
+        self.reader = reader
+        self._threshold = threshold
 
-    def candidates(self, question: str, hits: Sequence[Hit]) -> list[Candidate]:
-        """Every distinct sentence of the hits, scored; best first."""
-        kind = kind_of(question)
-        q_words = _folded(question)
-        q_terms = set(q_words)
-        weights = {t: self._weight(w) for t, w in q_words.items()}
-        total = sum(weights.values()) or 1.0
-        # Answers recur in headlines: how many retrieved chunks carry each word in their title.
-        in_titles = Counter(t for hit in hits for t in _folded(hit.chunk.title))
-        seen: set[tuple[str, int]] = set()
-        cands: list[Candidate] = []
-        for rank, hit in enumerate(hits):
-            chunk = hit.chunk
-            ctx_terms = _folded(chunk.title + " " + chunk.text)
-            ctx = sum(w for t, w in weights.items() if t in ctx_terms) / total
-            for lo, hi in split_spans(chunk.text):
-                key = (chunk.article_id, chunk.start + lo)
-                if key in seen or hi - lo < 20:
-                    continue
-                seen.add(key)
-                sentence = chunk.text[lo:hi]
-                s_words = _folded(sentence)
-                cov = sum(w for t, w in weights.items() if t in s_words) / total
-                titled = max(
-                    (min(in_titles[t], 2) / 2 * self._weight(w) / 6 for t, w in s_words.items() if t not in q_terms),
-                    default=0.0,
-                )
-                cands.append(
-                    Candidate(
-                        rank,
-                        chunk,
-                        lo,
-                        hi,
-                        coverage=cov,
-                        context=ctx,
-                        shaped=has_answer_shape(sentence, kind, question),
-                        titled=titled,
-                        lede=chunk.start + lo == 0,
-                        located=kind is Kind.PLACE and names_a_place(sentence, question),
-                    )
-                )
-        if not cands:
-            return []
-        # Embedding every sentence costs too much for interactive use: embed a lexical shortlist.
-        cands.sort(key=lambda c: -(c.coverage + 0.5 * c.context - 0.02 * c.rank + 0.3 * c.titled + 0.1 * c.located))
-        short = cands[: self.shortlist]
-        vecs = self.embedder.embed([question] + [c.text for c in short])
-        sims = vecs[1:] @ vecs[0]
-        for c, sim in zip(short, sims, strict=True):
-            c.dense = float(np.clip(sim, 0.0, 1.0))
-            self._score(c, kind)
-        short.sort(key=lambda c: -c.score)
-        return short
+    @property
+    def threshold(self) -> float:
+        return self.reader.threshold if self._threshold is None else self._threshold
 
-    def _weight(self, term: str) -> float:
-        # Clipped: on a tiny corpus idf is degenerate, and one unseen word must not outweigh the rest.
-        return min(max(self.idf(term), 1.0), 6.0)
-
-    @staticmethod
-    def _score(c: Candidate, kind: Kind) -> None:
-        # Support (does the sentence address the question?) decides refusals; the answer signals (a new word
-        # the headlines repeat, the lede, a place of the asked-for kind) only reorder the supported sentences,
-        # so they can change which sentences are quoted but never turn a refusal into an answer.
-        penalty = 0.8 if not c.shaped and kind is not Kind.OTHER else 1.0
-        support = 0.5 * c.dense + 0.3 * c.coverage + 0.15 * c.context + 0.05 / (1 + c.rank)
-        answer = 0.2 * c.titled + 0.03 * c.lede + 0.1 * c.located
-        c.support = penalty * support
-        c.score = penalty * (support + answer)
+    def gate(self, question: str, hits: Sequence[Hit], on_text: OnText | None = None, *, engine: str) -> Answer | None:
+        """The refusal when the reader judges these articles cannot answer the question, else None: the LLM
+        engine asks this before calling its model, so an unanswerable question costs no call."""
+        reading = self.reader.read(question, hits)
+        if reading.best is None or reading.answerable < self.threshold:
+            return refusal(question, reading, hits, on_text, engine=engine)
+        return None
 
     def generate(self, question: str, hits: Sequence[Hit], on_text: OnText | None = None) -> Answer:
-        ranked = self.candidates(question, hits)
-        if not ranked or max(c.support for c in ranked) < self.min_support:
-            if on_text:
-                on_text(CANNOT_ANSWER)
-            return Answer(question=question, text=CANNOT_ANSWER, refused=True, engine=self.name, hits=list(hits))
-        chosen = [ranked[0]]
-        for c in ranked[1:]:
-            if len(chosen) >= self.max_sentences:
-                break
-            if c.score >= self.keep_ratio * ranked[0].score and not _redundant(c, chosen):
-                chosen.append(c)
+        reading = self.reader.read(question, hits)
+        if reading.best is None or reading.answerable < self.threshold:
+            return refusal(question, reading, hits, on_text, engine=self.name)
+        chosen = [reading.ranked[0]]
+        second = supporting(reading, self.reader.model.support_gap, self.reader.model.support_below)
+        if second is not None:
+            chosen.append(second)
         citations: list[Citation] = []
         parts: list[str] = []
-        for c in chosen:
-            cit = citation(len(citations) + 1, c.chunk, c.lo, c.hi)
+        dated = len({s.cand.chunk.published for s in chosen}) > 1  # mixed periods: say when each was said
+        for s in chosen:
+            cit = citation(len(citations) + 1, s.cand.chunk, s.cand.lo, s.cand.hi)
             citations.append(cit)
-            part = f"{c.text} [{cit.key}]"
+            part = f"{s.text} [{cit.key}]" + (f" ({cit.published})" if dated and cit.published else "")
             parts.append(part)
             if on_text:
                 on_text(part + " ")
+        lo, hi = chosen[0].span
         return Answer(
             question=question,
             text=" ".join(parts),
             citations=citations,
             as_of=as_of(citations),
             engine=self.name,
+            answer_span=(lo, hi) if hi > lo else None,
+            answerable=reading.answerable,
             hits=list(hits),
         )
 
 
-def _folded(text: str) -> dict[str, str]:
-    """The text's terms cut to their first six letters (a crude second stemmer, so that "robotaxies" meets
-    "robotaxi" and "Ukrainian" meets "Ukraine"), each mapped to a full term for its idf."""
-    return {t if t.isdigit() else t[:_FOLD]: t for t in terms(text)}
+def supporting(reading: Reading, gap: float, below: float) -> Scored | None:
+    """A second sentence, only while the answer is not convincing alone and another sentence scores within
+    ``gap`` of the best one (never one that repeats the first)."""
+    if len(reading.ranked) < 2 or reading.answerable >= below:
+        return None
+    top = reading.ranked[0]
+    best = max(s.score for s in reading.ranked)
+    for s in reading.ranked[1:3]:
+        if redundant(s.text, top.text):
+            continue
+        return s if s.score >= best - gap else None
+    return None
 
 
-def _redundant(c: Candidate, chosen: list[Candidate]) -> bool:
-    mine = set(terms(c.text))
-    for other in chosen:
-        theirs = set(terms(other.text))
-        if mine and len(mine & theirs) / len(mine) > 0.6:
-            return True
-    return False
+def redundant(a: str, b: str) -> bool:
+    """Whether ``a`` mostly repeats ``b`` (a wire rewrite of the same sentence)."""
+    ta, tb = set(terms(a)), set(terms(b))
+    return bool(ta) and len(ta & tb) / len(ta) > 0.6
+
+
+def refusal(question: str, reading: Reading, hits: Sequence[Hit], on_text: OnText | None, *, engine: str) -> Answer:
+    """The fixed refusal, with the closest passages and a note on what they cover and what they lack."""
+    if on_text:
+        on_text(CANNOT_ANSWER)
+    closest = [citation(i, s.cand.chunk, s.cand.lo, s.cand.hi) for i, s in enumerate(reading.ranked[:CLOSEST], 1)]
+    return Answer(
+        question=question,
+        text=CANNOT_ANSWER,
+        refused=True,
+        engine=engine,
+        answerable=reading.answerable,
+        closest=closest,
+        coverage_note=coverage_note(question, [c.quote for c in closest]),
+        hits=list(hits),
+    )
+
+
+def coverage_note(question: str, passages: Sequence[str]) -> str:
+    """What the closest passages share with the question and what they lack, in the question's own words."""
+    if not passages:
+        return ""
+    have = {fold(t) for p in passages for t in terms(p)}
+    shared: list[str] = []
+    missing: list[str] = []
+    for word in dict.fromkeys(w.strip("?.,;:!\"'“”‘’()") for w in question.split()):
+        t = terms(word)
+        if not t or len(word) < 3 or word.lower() in _ASKING:
+            continue
+        (shared if fold(t[0]) in have else missing).append(word)
+    if not shared:
+        return "The closest passages share nothing specific with the question."
+    if not missing:
+        return f"The closest passages mention {_listing(shared)}, but none of them answers the question."
+    return f"The closest passages mention {_listing(shared)}, but not {_listing(missing)}."
+
+
+def _listing(words: list[str]) -> str:
+    quoted = [f"“{w}”" for w in words[:5]]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]

@@ -3,16 +3,9 @@ reported as mean ± spread. Never needed for CI; used only with ``rag eval --jud
 
 from __future__ import annotations
 
-import json
-import re
-from typing import Any
-
-from langchain_core.output_parsers import StrOutputParser
-from langchain_core.prompts import ChatPromptTemplate
-
 from rag.llm import format_sources
-from rag.prompts import load_prompt
-from rag.provider import is_provider_failure, provider_error
+from rag.prompts import load_prompt, reply_json
+from rag.provider import ChatModel
 from rag.settings import Settings
 from rag.types import Answer
 
@@ -20,23 +13,17 @@ REPEATS = 3
 
 
 class Judge:
-    def __init__(self, settings: Settings, model: Any) -> None:
+    def __init__(self, settings: Settings, model: ChatModel) -> None:
         self.settings = settings
         self.prompt = load_prompt(settings.prompts_dir, "judge")
-        template = ChatPromptTemplate.from_messages([("system", self.prompt.system), ("human", self.prompt.user)])
-        self.chain = template | model | StrOutputParser()
+        self.model = model
 
     def grade(self, question: str, answer: Answer) -> dict[str, float]:
         """{faithfulness, faithfulness_spread, relevance, relevance_spread}; empty if every reply was unusable."""
         scores: dict[str, list[float]] = {"faithfulness": [], "relevance": []}
         inputs = {"question": question, "answer": answer.text, "sources": format_sources(answer.hits)}
         for _ in range(REPEATS):
-            try:
-                reply = self.chain.invoke(inputs)
-            except Exception as exc:
-                if is_provider_failure(exc):
-                    raise provider_error(exc, self.settings) from None
-                raise
+            reply = self.model.complete(self.prompt, inputs, temperature=0)
             parsed = _parse(reply)
             for key in scores:
                 if key in parsed:
@@ -50,13 +37,7 @@ class Judge:
 
 
 def _parse(reply: str) -> dict[str, float]:
-    m = re.search(r"\{.*\}", reply, re.DOTALL)
-    if not m:
-        return {}
-    try:
-        data = json.loads(m.group())
-    except json.JSONDecodeError:
-        return {}
+    data = reply_json(reply, dict) or {}
     out = {}
     for key in ("faithfulness", "relevance"):
         try:

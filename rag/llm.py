@@ -1,6 +1,8 @@
-"""The LLM answerer: an LCEL chain (prompt | chat model | text) over the retrieved chunks, streamed
-sentence by sentence through citation checks: unknown ``[n]`` keys are removed, each cited sentence is
-checked against its cited chunk, and sentences the sources do not support are marked.
+"""The LLM answerer: the prompt and the retrieved chunks to the chat model (``provider.ChatModel``), its
+reply streamed sentence by sentence through the citation checks of ``rag/cite.py``: unknown ``[n]`` keys
+are removed, each claim is aligned with the span of its cited chunk that supports it (that span is what its
+citation shows) and checked for meaning; claims the sources do not support are marked ``[unverified]``.
+An answer none of whose sentences holds is a refusal, the model's text kept aside, labelled unverified.
 """
 
 from __future__ import annotations
@@ -8,24 +10,28 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Protocol
 
-from langchain_core.output_parsers import StrOutputParser
-from langchain_core.prompts import ChatPromptTemplate
-
-from rag.cite import MARKER, as_of, best_span, citation, markers, normalise_markers, strip_markers, support
+from rag.cite import CitationBook, ClaimChecker, as_of, normalise_markers, strip_markers
 from rag.prompts import Prompt
-from rag.provider import is_provider_failure, provider_error
+from rag.provider import ChatModel
 from rag.sentences import split_spans
 from rag.settings import Settings
-from rag.types import CANNOT_ANSWER, Answer, Citation, Hit
+from rag.types import CANNOT_ANSWER, Answer, ClaimCheck, Hit
+from rag.verify import LLMVerifier
 
 OnText = Callable[[str], None]
+
+
+class Gate(Protocol):
+    """Decides before the model call: a refusal when the context cannot answer, else None."""
+
+    def __call__(self, question: str, hits: Sequence[Hit], on_text: OnText | None, *, engine: str) -> Answer | None: ...
+
+
 UNVERIFIED = "[unverified]"
-#: Share of a sentence's content words its cited chunk must contain for the sentence to count as supported.
-MIN_SUPPORT = 0.6
 _FORBIDDEN_IN_DATA = re.compile(r"[\u2028\u2029]")
 
 
@@ -66,44 +72,70 @@ class SentenceStream:
 
 
 @dataclass
-class _Checker:
-    """Validates sentences one at a time and accumulates the answer's citations."""
+class _Answering:
+    """One answer being checked: sentences in, the checked text out (streamed once it holds something)."""
 
     hits: Sequence[Hit]
-    renumber: dict[int, int] = field(default_factory=dict)
-    citations: list[Citation] = field(default_factory=list)
+    redact: Callable[[str], str]
+    on_text: OnText | None
+    book: CitationBook = field(default_factory=CitationBook)
+    sentences: list[str] = field(default_factory=list)
+    claims: list[ClaimCheck] = field(default_factory=list)
     unsupported: list[str] = field(default_factory=list)
+    held: list[str] = field(default_factory=list)  #: checked text not streamed until something holds
     refused: bool = False
 
-    def check(self, sentence: str) -> str:
-        valid = [k for k in dict.fromkeys(markers(sentence)) if 1 <= k <= len(self.hits)]
-        text = MARKER.sub(lambda m: m.group() if int(m.group(1)) in valid else "", sentence)
-        text = re.sub(r"\s+([.,;:!?])", r"\1", re.sub(r"\s{2,}", " ", text)).strip()
-        supported = any(support(text, self.hits[k - 1].chunk.text) >= MIN_SUPPORT for k in valid)
-        for k in valid:
-            if k not in self.renumber:
-                chunk = self.hits[k - 1].chunk
-                lo, hi = best_span(text, chunk)
-                self.renumber[k] = len(self.citations) + 1
-                self.citations.append(citation(self.renumber[k], chunk, lo, hi))
-        text = MARKER.sub(lambda m: f"[{self.renumber[int(m.group(1))]}]", text)
-        if not supported and re.search(r"[^\W\d_]{3}", strip_markers(text)):
-            self.unsupported.append(text)
-            text = f"{text} {UNVERIFIED}"
-        return text
+    def __post_init__(self) -> None:
+        self.checker = ClaimChecker([h.chunk for h in self.hits], self.book.add)
+
+    @property
+    def holds(self) -> bool:
+        return any(c.supported for c in self.claims)
+
+    def take(self, sentences: Iterable[str]) -> None:
+        for raw in sentences:
+            if CANNOT_ANSWER in raw:
+                # The refusal sentence only counts on its own; after an answer it is noise.
+                self.refused = self.refused or not self.sentences
+                continue
+            if self.refused:
+                continue
+            text, checks = self.checker.sentence(self.redact(raw))
+            self.claims += checks
+            if not all(c.supported for c in checks):
+                self.unsupported.append(text)
+                text = f"{text} {UNVERIFIED}"
+            self.sentences.append(text)
+            self.held.append(text)
+            # An answer that turns into a refusal must not have been shown: nothing streams before a claim holds.
+            if self.on_text and self.holds:
+                for s in self.held:
+                    self.on_text(s + " ")
+                self.held.clear()
 
 
 class LLMGenerator:
-    """Answers with a chat model through an LCEL chain; same interface as the extractive answerer."""
+    """Answers with a chat model; same interface as the extractive answerer."""
 
     name = "llm"
 
-    def __init__(self, settings: Settings, model: Any, prompt: Prompt, today: dt.date | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        model: ChatModel,
+        prompt: Prompt,
+        today: dt.date | None = None,
+        verifier: LLMVerifier | None = None,
+        gate: Gate | None = None,
+    ) -> None:
         self.settings = settings
+        self.gate = gate
+        self.model = model
         self.prompt = prompt
         self.today = today or dt.date.today()
-        template = ChatPromptTemplate.from_messages([("system", prompt.system), ("human", prompt.user)])
-        self.chain = template | model | StrOutputParser()
+        if verifier is None and settings.verify == "llm":
+            verifier = LLMVerifier(settings, model)
+        self.verifier = verifier
 
     def inputs(self, question: str, hits: Sequence[Hit]) -> dict[str, str]:
         return {
@@ -113,49 +145,48 @@ class LLMGenerator:
             "today": self.today.isoformat(),
         }
 
-    def _tokens(self, question: str, hits: Sequence[Hit]) -> Iterator[str]:
-        try:
-            yield from self.chain.stream(self.inputs(question, hits))
-        except Exception as exc:
-            if is_provider_failure(exc):
-                raise provider_error(exc, self.settings) from None
-            raise
-
     def generate(self, question: str, hits: Sequence[Hit], on_text: OnText | None = None) -> Answer:
         if not hits:
-            if on_text:
-                on_text(CANNOT_ANSWER)
-            return Answer(question=question, text=CANNOT_ANSWER, refused=True, engine=self.name)
-        checker = _Checker(hits)
+            return self._refusal(question, hits, on_text)
+        if self.gate is not None:  # the reader's answerability: no model call when the context cannot answer
+            refused = self.gate(question, hits, on_text, engine=self.name)
+            if refused is not None:
+                return refused
+        reply = self.model.stream(self.prompt, self.inputs(question, hits))
+        return self.check(question, hits, reply, on_text)
+
+    def check(self, question: str, hits: Sequence[Hit], reply: Iterable[str], on_text: OnText | None) -> Answer:
+        """The answer from a model's reply (token deltas), every claim checked against the chunk it cites."""
+        run = _Answering(hits, self.settings.redact, on_text)
         stream = SentenceStream()
-        out: list[str] = []
-
-        def emit(sentences: list[str]) -> None:
-            for s in sentences:
-                if CANNOT_ANSWER in s:
-                    # The refusal sentence only counts on its own; after an answer it is noise.
-                    checker.refused = checker.refused or not out
-                    continue
-                if checker.refused:
-                    continue
-                checked = checker.check(s)
-                out.append(checked)
-                if on_text:
-                    on_text(checked + " ")
-
-        for delta in self._tokens(question, hits):
-            emit(stream.feed(delta))
-        emit(stream.flush())
-        if checker.refused or not out:
-            if on_text:
-                on_text(CANNOT_ANSWER)
-            return Answer(question=question, text=CANNOT_ANSWER, refused=True, engine=self.name, hits=list(hits))
+        for delta in reply:
+            run.take(stream.feed(delta))
+        run.take(stream.flush())
+        if self.verifier is not None and run.claims:
+            self.verifier.judge(run.claims, run.book.citations)
+        if run.refused or not run.sentences:
+            return self._refusal(question, hits, on_text)
+        if not run.holds:
+            # Nothing survived: a refusal, with the model's text kept aside (markers gone: they cite nothing).
+            answer = self._refusal(question, hits, on_text)
+            answer.unverified_text = strip_markers(" ".join(run.sentences).replace(UNVERIFIED, "")).strip()
+            answer.unverified_text = re.sub(r"\s+([.,;:!?])", r"\1", answer.unverified_text)
+            answer.claims = [
+                ClaimCheck(strip_markers(c.text), [], c.supported, c.reasons, c.llm, c.llm_reason) for c in run.claims
+            ]
+            return answer
         return Answer(
             question=question,
-            text=" ".join(out),
-            citations=checker.citations,
-            as_of=as_of(checker.citations),
+            text=" ".join(run.sentences),
+            citations=run.book.citations,
+            as_of=as_of(run.book.citations),
             engine=self.name,
-            unsupported=checker.unsupported,
+            unsupported=run.unsupported,
+            claims=run.claims,
             hits=list(hits),
         )
+
+    def _refusal(self, question: str, hits: Sequence[Hit], on_text: OnText | None) -> Answer:
+        if on_text:
+            on_text(CANNOT_ANSWER)
+        return Answer(question=question, text=CANNOT_ANSWER, refused=True, engine=self.name, hits=list(hits))

@@ -11,22 +11,24 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from pathlib import Path, PurePosixPath
+from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
 import yaml
 
 from rag.clean import clean_text, looks_binary, strip_markdown
-from rag.pages import extract_page
-from rag.types import Article
+from rag.settings import MAX_ARTICLE_BYTES
+from rag.types import Article, Skipped
+from rag.walk import walk
 
 TEXT_SUFFIXES = {".md", ".markdown", ".txt", ".text"}
 HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
 SUPPORTED = TEXT_SUFFIXES | HTML_SUFFIXES | JSONL_SUFFIXES
 MIN_TEXT_CHARS = 40
+#: A saved HTML page may be this many times the cap: markup, scripts and styles weigh more than the text.
+HTML_FACTOR = 5
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
 _ID_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -41,49 +43,44 @@ _FrontMatterLoader.yaml_implicit_resolvers = {
 }
 
 
-@dataclass(frozen=True)
-class Skipped:
-    """An input that was not ingested, and why (one line)."""
-
-    source: str
-    reason: str
-
-
 class LoadError(ValueError):
     """Raised inside this module for one bad input; converted to ``Skipped`` at the loop."""
 
 
-def iter_files(paths: Iterable[Path]) -> Iterator[tuple[Path, Path]]:
-    """``(file, root)`` for every file under the given paths, sorted, hidden files left out."""
-    for path in paths:
-        if path.is_dir():
-            for f in sorted(path.rglob("*")):
-                rel = f.relative_to(path)
-                if f.is_file() and not any(p.startswith(".") for p in rel.parts):
-                    yield f, path
-        else:
-            yield path, path.parent
-
-
-def load_paths(paths: Iterable[Path]) -> Iterator[Article | Skipped]:
+def load_paths(paths: Iterable[Path], max_bytes: int = MAX_ARTICLE_BYTES) -> Iterator[Article | Skipped]:
     """Articles from every supported file under ``paths``, with a ``Skipped`` for each bad input."""
-    for file, root in iter_files(paths):
-        yield from load_file(file, root)
+    for item in walk(paths):
+        if isinstance(item, Skipped):
+            yield item
+        else:
+            yield from load_file(item.path, item.rel, max_bytes)
 
 
-def load_file(path: Path, root: Path | None = None) -> Iterator[Article | Skipped]:
+def load_file(
+    path: Path, rel: PurePosixPath | None = None, max_bytes: int = MAX_ARTICLE_BYTES
+) -> Iterator[Article | Skipped]:
+    """The article(s) in one file; ``rel`` (its path below the folder given) names path-derived ids.
+
+    Files over ``max_bytes`` (HTML: ``HTML_FACTOR`` times that, for the markup) and JSONL records over it
+    are skipped before they are read, so memory stays bounded whatever the input."""
     source = str(path)
-    suffix = path.suffix.lower()
-    if not path.exists():
-        yield Skipped(source, "no such file")
-        return
+    rel = rel or PurePosixPath(path.name)
+    suffix = rel.suffix.lower()  # the name given, not a link's target, says what the file is
     if suffix not in SUPPORTED:
         yield Skipped(source, f"unsupported file type {suffix or '(none)'}; expected .md, .txt, .jsonl or .html")
         return
+    if suffix in JSONL_SUFFIXES:
+        yield from _load_jsonl(path, rel, max_bytes)
+        return
+    limit = max_bytes * (HTML_FACTOR if suffix in HTML_SUFFIXES else 1)
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as f:
+            raw = f.read(limit + 1)
     except OSError as exc:
         yield Skipped(source, f"cannot read: {exc.strerror or exc}")
+        return
+    if len(raw) > limit:
+        yield Skipped(source, too_big(path.stat().st_size, limit))
         return
     if not raw.strip():
         yield Skipped(source, "empty file")
@@ -91,16 +88,23 @@ def load_file(path: Path, root: Path | None = None) -> Iterator[Article | Skippe
     if looks_binary(raw):
         yield Skipped(source, "binary data, not text")
         return
-    if suffix in JSONL_SUFFIXES:
-        yield from _load_jsonl(raw, source)
-        return
     try:
         if suffix in HTML_SUFFIXES:
-            yield _load_html(raw, source)
+            yield _load_html(raw, source, _hash_id("f", str(rel)))
         else:
-            yield _load_text(_decode(raw), source, _path_id(path, root))
+            yield _load_text(_decode(raw), source, _path_id(rel), markdown=suffix in {".md", ".markdown"})
     except LoadError as exc:
         yield Skipped(source, str(exc))
+
+
+def too_big(size: int | None, limit: int) -> str:
+    """The reason an input over the size cap is skipped (``size`` None: a JSONL record, not measured)."""
+    what = f"{_size(size)}, over" if size is not None else "over"
+    return f"{what} the {_size(limit)} limit (RAG_MAX_ARTICLE_BYTES); split it, or raise the limit"
+
+
+def _size(n: int) -> str:
+    return f"{n / 1e6:.1f} MB" if n >= 100_000 else f"{n:,} bytes"
 
 
 def _decode(raw: bytes) -> str:
@@ -110,7 +114,7 @@ def _decode(raw: bytes) -> str:
         raise LoadError(f"not valid UTF-8 (byte {exc.start}); re-save the file as UTF-8") from None
 
 
-def _load_text(text: str, source: str, fallback_id: str) -> Article:
+def _load_text(text: str, source: str, fallback_id: str, *, markdown: bool) -> Article:
     meta: dict[str, Any] = {}
     m = _FRONT_MATTER.match(text)
     if m:
@@ -126,11 +130,13 @@ def _load_text(text: str, source: str, fallback_id: str) -> Article:
         text = text[m.end() :]
     elif text.startswith("---\n"):
         raise LoadError("broken front matter: no closing `---` line")
-    body = strip_markdown(text) if source.endswith((".md", ".markdown")) else text
+    body = strip_markdown(text) if markdown else text
     return build_article(meta, body, source=source, fallback_id=fallback_id)
 
 
-def _load_html(raw: bytes, source: str) -> Article:
+def _load_html(raw: bytes, source: str, fallback_id: str) -> Article:
+    from rag.pages import extract_page  # trafilatura is slow to import: only for HTML input
+
     page = extract_page(raw)
     if page is None:
         raise LoadError("no article text found in the HTML page")
@@ -141,34 +147,58 @@ def _load_html(raw: bytes, source: str) -> Article:
         "published": page.date or None,
         "authors": list(page.authors),
     }
-    return build_article(meta, page.text, source=source, fallback_id=_hash_id("f", source))
+    return build_article(meta, page.text, source=source, fallback_id=fallback_id)
 
 
-def _load_jsonl(raw: bytes, source: str) -> Iterator[Article | Skipped]:
+def _load_jsonl(path: Path, rel: PurePosixPath, max_bytes: int) -> Iterator[Article | Skipped]:
+    """One article per line, read a line at a time: a file of any size, no record over ``max_bytes``."""
     try:
-        text = _decode(raw)
+        with path.open("rb") as f:
+            if looks_binary(f.read(4096)):
+                yield Skipped(str(path), "binary data, not text")
+                return
+            f.seek(0)
+            for n, line in enumerate(_lines(f, max_bytes), start=1):
+                if line is None:
+                    yield Skipped(f"{path}:{n}", too_big(None, max_bytes))
+                elif line.strip():
+                    yield _load_record(
+                        line.removeprefix(b"\xef\xbb\xbf") if n == 1 else line, f"{path}:{n}", f"{rel}:{n}"
+                    )
+    except OSError as exc:
+        yield Skipped(str(path), f"cannot read: {exc.strerror or exc}")
+
+
+def _lines(f: BinaryIO, max_bytes: int) -> Iterator[bytes | None]:
+    """The file's lines; None for a line over ``max_bytes``, which is read past without being kept."""
+    while True:
+        line = f.readline(max_bytes + 1)
+        if not line:
+            return
+        if len(line) > max_bytes and not line.endswith(b"\n"):
+            while line and not line.endswith(b"\n"):
+                line = f.readline(1 << 20)
+            yield None
+        else:
+            yield line
+
+
+def _load_record(line: bytes, where: str, key: str) -> Article | Skipped:
+    try:
+        record = json.loads(_decode(line))
     except LoadError as exc:
-        yield Skipped(source, str(exc))
-        return
-    for n, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"{source}:{n}"
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield Skipped(where, f"invalid JSON ({exc.msg} at column {exc.colno})")
-            continue
-        if not isinstance(record, dict):
-            yield Skipped(where, "expected a JSON object per line")
-            continue
-        try:
-            body = record.get("text") or record.get("body") or record.get("content") or ""
-            if not isinstance(body, str):
-                raise LoadError("`text` must be a string")
-            yield build_article(record, body, source=where, fallback_id=_hash_id("r", where))
-        except LoadError as exc:
-            yield Skipped(where, str(exc))
+        return Skipped(where, str(exc))
+    except json.JSONDecodeError as exc:
+        return Skipped(where, f"invalid JSON ({exc.msg} at column {exc.colno})")
+    if not isinstance(record, dict):
+        return Skipped(where, "expected a JSON object per line")
+    try:
+        body = record.get("text") or record.get("body") or record.get("content") or ""
+        if not isinstance(body, str):
+            raise LoadError("`text` must be a string")
+        return build_article(record, body, source=where, fallback_id=_hash_id("r", key))
+    except LoadError as exc:
+        return Skipped(where, str(exc))
 
 
 def build_article(meta: dict[str, Any], body: str, *, source: str, fallback_id: str) -> Article:
@@ -253,11 +283,7 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(" ".join(text.split()).lower().encode()).hexdigest()[:24]
 
 
-def _path_id(path: Path, root: Path | None) -> str:
-    try:
-        rel = path.resolve().relative_to(root.resolve()) if root else Path(path.name)
-    except ValueError:
-        rel = Path(path.name)
+def _path_id(rel: PurePosixPath) -> str:
     return _safe_id(str(rel.with_suffix("")).replace("/", "-"))
 
 

@@ -27,7 +27,7 @@ def normalise(text: str) -> str:
     text = text.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
     text = re.sub(r"(?<=\d),(?=\d{3})", "", text)
     text = re.sub(r"\b((?:[a-z]\.){2,})", lambda m: m.group(1).replace(".", ""), text)  # "u.s." → "us"
-    text = re.sub(r"'s\b", "s", text)
+    text = re.sub(r"'s\b", "", text)  # a possessive names its owner: "Louisiana's governor" holds "Louisiana"
     text = re.sub(r"[^\w\s.]|(?<!\d)\.|\.(?!\d)", " ", text)
     return " ".join(text.split())
 

@@ -1,9 +1,11 @@
-"""Progress display for long runs: a rich bar on a terminal, occasional plain lines otherwise."""
+"""Progress display for long runs: a rich bar on a terminal, a plain line per batch otherwise (at most one
+every ``PLAIN_EVERY`` seconds), with the rate and an ETA once the first batch is done."""
 
 from __future__ import annotations
 
 import sys
 import time
+from datetime import timedelta
 from types import TracebackType
 
 from rich.console import Console
@@ -16,6 +18,23 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+#: Seconds between plain progress lines (the first batch and the last are always shown).
+PLAIN_EVERY = 2.0
+
+
+def eta_line(label: str, done: int, total: int, elapsed: float) -> str:
+    """``label: done/total (pct), rate/s, ETA h:mm:ss`` (no rate or ETA before anything is done)."""
+    line = f"{label}: {done}/{total} ({100 * done / max(total, 1):.0f}%)"
+    if done and elapsed > 0:
+        rate = done / elapsed
+        left = timedelta(seconds=round((total - done) / rate))
+        line += (
+            f", {rate:,.1f}/s, ETA {left}"
+            if done < total
+            else f", {rate:,.1f}/s, took {timedelta(seconds=round(elapsed))}"
+        )
+    return line
+
 
 class ProgressReporter:
     """``update(done, total)`` and ``log(line)``; both go to stderr so stdout stays clean for --json."""
@@ -27,6 +46,8 @@ class ProgressReporter:
         self._bar: Progress | None = None
         self._task: int | None = None
         self._last_line = 0.0
+        self._started = 0.0
+        self._shown = 0
 
     def __enter__(self) -> ProgressReporter:
         if self.enabled and self.console.is_terminal:
@@ -56,10 +77,12 @@ class ProgressReporter:
             return
         now = time.monotonic()
         if done == 0:
+            self._started = now
             print(f"{self.label}: {total} new or changed", file=sys.stderr, flush=True)
-        elif done == total or now - self._last_line > 10:
-            print(f"{self.label}: {done}/{total}", file=sys.stderr, flush=True)
+        elif done == total or self._shown == 0 or now - self._last_line >= PLAIN_EVERY:
+            print(eta_line(self.label, done, total, now - self._started), file=sys.stderr, flush=True)
             self._last_line = now
+            self._shown += 1
 
     def log(self, line: str) -> None:
         if self._bar is not None:

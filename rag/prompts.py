@@ -7,10 +7,13 @@ so a typo is caught at start-up rather than as a garbled request.
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -28,10 +31,27 @@ class Prompt:
     system: str
     user: str
 
+    def messages(self, inputs: Mapping[str, str]) -> list[tuple[str, str]]:
+        """The (role, text) messages with ``inputs`` filled in (``{{``/``}}`` are literal braces)."""
+        values = {k: inputs[k] for k in self.inputs}
+        return [("system", self.system.format(**values)), ("user", self.user.format(**values))]
+
     @property
     def tag(self) -> str:
         """``name@version``, recorded in reports so a score can be traced to the prompt that made it."""
         return f"{self.name}@{self.version}"
+
+
+def reply_json(reply: str, kind: type[dict[str, Any]] | type[list[Any]]) -> Any:
+    """The JSON object (``dict``) or array (``list``) inside a model's reply, or None when there is none."""
+    m = re.search(r"\{.*\}" if kind is dict else r"\[.*\]", reply, re.DOTALL)
+    if not m:
+        return None
+    try:
+        data = json.loads(m.group())
+    except json.JSONDecodeError:
+        return None
+    return data if isinstance(data, kind) else None
 
 
 @lru_cache(maxsize=32)

@@ -1,60 +1,199 @@
-"""The LLM provider: the only module that knows ``openai`` and ``langchain_openai``.
+"""The LLM provider: the only module that knows ``openai`` and ``langchain_openai``, and the only place a
+prompt meets a model (``ChatModel.complete`` / ``ChatModel.stream``).
 
 ``OPENAI_API_KEY`` selects OpenAI; ``OPENAI_BASE_URL`` points the same code at any OpenAI-compatible
-server (Ollama, vLLM, llama.cpp). Retries on 429, 5xx and timeouts are the client's (exponential backoff,
-``RAG_MAX_RETRIES``); what still fails becomes one ``ProviderError`` line that never contains the key.
+server (Ollama, vLLM, llama.cpp). ``RAG_TIMEOUT`` is a deadline for the whole request, retries included
+(429, 5xx and timeouts are retried with backoff, ``RAG_MAX_RETRIES``); what still fails becomes one
+``ProviderError`` line that never contains a secret. A request runs inside a cancel scope: when its caller
+goes away (``cancel_scope``), the stream is closed and no further call starts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+import contextlib
+import contextvars
+import queue
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from rag import tokens
-from rag.errors import ProviderError
+from rag.errors import Cancelled, ProviderError
 
 if TYPE_CHECKING:
-    from langchain_core.language_models import BaseChatModel
-
+    from rag.prompts import Prompt
     from rag.settings import Settings
 
 #: Local OpenAI-compatible servers accept any key; the client insists on one.
 PLACEHOLDER_KEY = "not-needed"
+_POLL = 0.1  #: seconds between checks for a cancelled caller while waiting for the model
+_cancel: contextvars.ContextVar[threading.Event | None] = contextvars.ContextVar("rag_cancel", default=None)
+
+
+class ChatModel(Protocol):
+    """A chat model as this project uses one: a prompt and its inputs in, text out, whole or streamed.
+    ``temperature`` overrides the configured one (verification and judging run at 0)."""
+
+    @property
+    def name(self) -> str: ...
+
+    def complete(self, prompt: Prompt, inputs: Mapping[str, str], *, temperature: float | None = None) -> str: ...
+
+    def stream(
+        self, prompt: Prompt, inputs: Mapping[str, str], *, temperature: float | None = None
+    ) -> Iterator[str]: ...
+
+
+@contextlib.contextmanager
+def cancel_scope(event: threading.Event) -> Iterator[None]:
+    """Calls made inside stop (``Cancelled``) once ``event`` is set: streams close, no new call starts."""
+    token = _cancel.set(event)
+    try:
+        yield
+    finally:
+        _cancel.reset(token)
+
+
+def check_cancelled() -> None:
+    event = _cancel.get()
+    if event is not None and event.is_set():
+        raise Cancelled("the client went away; generation stopped")
 
 
 def _key(settings: Settings) -> str:
     return settings.openai_api_key or PLACEHOLDER_KEY
 
 
-def chat_model(settings: Settings) -> BaseChatModel:
-    from langchain_openai import ChatOpenAI
+class OpenAIChat:
+    """``ChatModel`` over the OpenAI chat-completions API (through ``langchain_openai``), with a
+    whole-request deadline, our own retries within it, error mapping and cancellation."""
 
-    return ChatOpenAI(
-        model=settings.model,
-        api_key=_key(settings),  # type: ignore[arg-type]
-        base_url=settings.openai_base_url or None,
-        temperature=settings.temperature,
-        timeout=settings.timeout,
-        max_retries=settings.max_retries,
-        streaming=True,
-        stream_usage=True,
-    )
+    def __init__(self, settings: Settings) -> None:
+        from langchain_openai import ChatOpenAI
+
+        self.settings = settings
+        self._model = ChatOpenAI(
+            model=settings.model,
+            api_key=_key(settings),  # type: ignore[arg-type]
+            base_url=settings.openai_base_url or None,
+            temperature=settings.temperature,
+            timeout=settings.timeout,
+            max_retries=0,  # retried here, within the deadline
+            streaming=True,
+            stream_usage=True,
+        )
+
+    @property
+    def name(self) -> str:
+        return self.settings.model
+
+    def complete(self, prompt: Prompt, inputs: Mapping[str, str], *, temperature: float | None = None) -> str:
+        return "".join(self.stream(prompt, inputs, temperature=temperature))
+
+    def stream(self, prompt: Prompt, inputs: Mapping[str, str], *, temperature: float | None = None) -> Iterator[str]:
+        messages = prompt.messages(inputs)
+        settings = self.settings
+        deadline = time.monotonic() + settings.timeout
+        attempt = 0
+        while True:
+            attempt += 1
+            check_cancelled()
+            produced = False
+            try:
+                kwargs: dict[str, Any] = {"timeout": max(0.01, deadline - time.monotonic())}
+                if temperature is not None:
+                    kwargs["temperature"] = temperature
+                for piece in _bounded(self._model.stream(messages, **kwargs), deadline):
+                    produced = True
+                    yield piece
+                return
+            except (Cancelled, ProviderError):
+                raise
+            except Exception as exc:
+                if not is_provider_failure(exc) and not isinstance(exc, TimeoutError):
+                    raise
+                error = provider_error(exc, settings, attempts=attempt)
+                left = deadline - time.monotonic()
+                if produced or not error.retryable or attempt > settings.max_retries or left <= 0:
+                    raise error from None
+                _sleep(min(0.5 * 2 ** (attempt - 1), left))
+
+
+def _sleep(seconds: float) -> None:
+    """Back off, but wake for a cancelled caller."""
+    event = _cancel.get()
+    if event is None:
+        time.sleep(seconds)
+    elif event.wait(seconds):
+        check_cancelled()
+
+
+def _bounded(chunks: Iterator[Any], deadline: float) -> Iterator[str]:
+    """The text of a LangChain chunk stream, read in a worker thread so the deadline and a cancelled caller
+    are noticed even while the server sends nothing. Leaving early closes the stream (and its connection)."""
+    box: queue.Queue[tuple[str, Any]] = queue.Queue()
+    stop = threading.Event()
+
+    def read() -> None:
+        try:
+            for chunk in chunks:
+                if stop.is_set():
+                    break
+                text = chunk.content if isinstance(chunk.content, str) else ""
+                if text:
+                    box.put(("text", text))
+            box.put(("done", None))
+        except BaseException as exc:
+            box.put(("error", exc))
+        finally:
+            with contextlib.suppress(Exception):
+                chunks.close()  # type: ignore[attr-defined]
+
+    threading.Thread(target=read, daemon=True, name="llm-stream").start()
+    try:
+        while True:
+            check_cancelled()
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("deadline")
+            try:
+                kind, value = box.get(timeout=min(_POLL, left))
+            except queue.Empty:
+                continue
+            if kind == "text":
+                yield value
+            elif kind == "error":
+                raise value
+            else:
+                return
+    finally:
+        stop.set()
+
+
+def chat_model(settings: Settings) -> ChatModel:
+    """The configured chat model."""
+    return OpenAIChat(settings)
 
 
 def describe_endpoint(settings: Settings) -> str:
-    return settings.openai_base_url or "api.openai.com"
+    from rag.redact import strip_credentials
+
+    return strip_credentials(settings.openai_base_url) or "api.openai.com"
 
 
-def provider_error(exc: BaseException, settings: Settings) -> ProviderError:
-    """One line naming the endpoint and the failure, never the key."""
+def provider_error(
+    exc: BaseException, settings: Settings, attempts: int | None = None, what: str = "the LLM", where: str = ""
+) -> ProviderError:
+    """One line naming the endpoint and the failure, never a secret (redacted after it is assembled)."""
     import openai
 
-    where = describe_endpoint(settings)
-    tries = f" after {settings.max_retries + 1} attempt(s)"
-    if isinstance(exc, openai.APITimeoutError):
-        msg, retryable, status = f"timed out{tries} (RAG_TIMEOUT={settings.timeout:g}s)", True, None
+    where = where or describe_endpoint(settings)
+    tries = f" after {attempts if attempts is not None else settings.max_retries + 1} attempt(s)"
+    if isinstance(exc, openai.APITimeoutError | TimeoutError):
+        msg, retryable, status = f"timed out{tries} (RAG_TIMEOUT={settings.timeout:g}s for the request)", True, None
     elif isinstance(exc, openai.APIConnectionError):
         msg, retryable, status = f"could not be reached{tries}", True, None
     elif isinstance(exc, openai.APIStatusError):
@@ -68,7 +207,8 @@ def provider_error(exc: BaseException, settings: Settings) -> ProviderError:
             msg += f"; check RAG_MODEL ({settings.model}) and OPENAI_BASE_URL"
     else:
         msg, retryable, status = f"failed: {type(exc).__name__}", False, None
-    return ProviderError(settings.redact(f"the LLM at {where} {msg}"), retryable=retryable, status=status)
+    line = " ".join(settings.redact(f"{what} at {where} {msg}").split())
+    return ProviderError(line[:400], retryable=retryable, status=status)
 
 
 def _detail(exc: Any) -> str:
@@ -76,7 +216,7 @@ def _detail(exc: Any) -> str:
     if isinstance(body, dict):
         inner = body.get("error", body)
         message = inner.get("message") if isinstance(inner, dict) else str(inner)
-        return str(message or "")[:200]
+        return str(message or "")
     return ""
 
 
@@ -86,32 +226,29 @@ def is_provider_failure(exc: BaseException) -> bool:
     return isinstance(exc, openai.OpenAIError)
 
 
-def stream_chat(model: BaseChatModel, messages: list[Any], settings: Settings) -> Iterator[str]:
-    """Text deltas of a chat completion, failures mapped to ProviderError."""
-    try:
-        for chunk in model.stream(messages):
-            text = chunk.content if isinstance(chunk.content, str) else ""
-            if text:
-                yield text
-    except Exception as exc:
-        if is_provider_failure(exc):
-            raise provider_error(exc, settings) from None
-        raise
+#: Tokens per embeddings request at most (OpenAI allows 300k; self-hosted servers often less).
+EMBED_REQUEST_TOKENS = 64_000
 
 
 class OpenAIEmbedder:
-    """OpenAI (or compatible) embeddings; selected with ``RAG_EMBEDDER=openai``."""
+    """OpenAI or any OpenAI-compatible embeddings server (vLLM, TEI, Ollama…); ``RAG_EMBEDDER=openai``.
+
+    The server is ``RAG_EMBEDDINGS_URL``, else ``OPENAI_BASE_URL``, else OpenAI. Texts go in requests of at
+    most ``RAG_EMBED_BATCH`` texts and ``EMBED_REQUEST_TOKENS`` tokens; 429, 5xx and timeouts are retried
+    with backoff (``RAG_MAX_RETRIES``). What still fails stops the ingest with what was committed kept, so
+    running it again resumes."""
 
     def __init__(self, settings: Settings) -> None:
         import openai
 
         self._settings = settings
         self._model = settings.openai_embedding_model
+        self._batch = settings.embed_batch
         self._client = openai.OpenAI(
             api_key=_key(settings),
-            base_url=settings.openai_base_url or None,
+            base_url=settings.embeddings_url or settings.openai_base_url or None,
             timeout=settings.timeout,
-            max_retries=settings.max_retries,
+            max_retries=0,  # retried here, within the deadline
         )
 
     @property
@@ -133,15 +270,50 @@ class OpenAIEmbedder:
 
     def embed(self, texts: list[str]) -> np.ndarray:
         vectors: list[list[float]] = []
-        try:
-            for s in range(0, len(texts), 256):
-                res = self._client.embeddings.create(model=self._model, input=texts[s : s + 256])
-                vectors.extend(d.embedding for d in sorted(res.data, key=lambda d: d.index))
-        except Exception as exc:
-            if is_provider_failure(exc):
-                raise provider_error(exc, self._settings) from None
-            raise
+        for part in self._requests(texts):
+            vectors.extend(self._request(part))
         arr = np.asarray(vectors, dtype=np.float32)
         if not len(arr):
             return arr.reshape(0, 0)
         return arr / np.maximum(np.linalg.norm(arr, axis=1, keepdims=True), 1e-12)
+
+    def _request(self, texts: list[str]) -> list[list[float]]:
+        """One request, retried within one ``RAG_TIMEOUT`` deadline."""
+        deadline = time.monotonic() + self._settings.timeout
+        attempt = 0
+        while True:
+            attempt += 1
+            check_cancelled()
+            try:
+                res = self._client.embeddings.create(
+                    model=self._model, input=texts, timeout=max(0.01, deadline - time.monotonic())
+                )
+                return [d.embedding for d in sorted(res.data, key=lambda d: d.index)]
+            except Exception as exc:
+                if not is_provider_failure(exc):
+                    raise
+                from rag.redact import strip_credentials
+
+                where = strip_credentials(self._settings.embeddings_url) or describe_endpoint(self._settings)
+                error = provider_error(exc, self._settings, attempt, "the embeddings server", where)
+                left = deadline - time.monotonic()
+                if not error.retryable or attempt > self._settings.max_retries or left <= 0:
+                    raise ProviderError(
+                        f"{error}; an interrupted ingest keeps what it committed: run it again to resume",
+                        retryable=error.retryable,
+                        status=error.status,
+                    ) from None
+                _sleep(min(0.5 * 2 ** (attempt - 1), left))
+
+    def _requests(self, texts: list[str]) -> Iterator[list[str]]:
+        """Consecutive slices of ``texts`` within the per-request count and token limits."""
+        part: list[str] = []
+        budget = 0
+        for text, n in zip(texts, self.count_tokens_many(texts), strict=True):
+            if part and (len(part) >= self._batch or budget + n > EMBED_REQUEST_TOKENS):
+                yield part
+                part, budget = [], 0
+            part.append(text)
+            budget += n
+        if part:
+            yield part

@@ -9,12 +9,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag.embed import Embedder
-from rag.lexical import LexicalIndex, load_index
-from rag.store import Store, from_day_number
+from rag.lexical import LexicalIndex
+from rag.store import Store
 from rag.types import Filters, Hit
 
 #: Unfiltered results fetched per wanted result before falling back to a filtered Chroma query.
 OVERFETCH = 4
+#: Extra candidates fetched per excluded article (about its number of chunks).
+EXCLUDED_CHUNKS = 15
 
 
 @dataclass(frozen=True)
@@ -51,16 +53,29 @@ class Retriever:
         self.config = config or FusionConfig()
         self._cache_dir = cache_dir
         self._lexical = lexical
+        self._synced = lexical is not None
+
+    def open_lexical(self) -> LexicalIndex:
+        """The lexical index, opened (under ``cache_dir``, in memory without one) but not yet caught up: what an
+        ingest writes to, since its own repair or rebuild must come before any reading of the store."""
+        if self._lexical is None:
+            self._lexical = LexicalIndex.for_store(self.store, self._cache_dir)
+        return self._lexical
 
     @property
     def lexical(self) -> LexicalIndex:
-        if self._lexical is None:
-            self._lexical = load_index(self.store, self._cache_dir)
-        return self._lexical
+        """The lexical index, caught up with the store on first use."""
+        index = self.open_lexical()
+        if not self._synced:
+            index.sync(self.store, wait=_first_sync_wait(index))
+            self._synced = True
+        return index
 
     def refresh(self) -> None:
-        """Forget the lexical index (after an ingest), to be rebuilt or reloaded on next use."""
-        self._lexical = None
+        """Catch the lexical index up with the store (after an ingest, by this or another process)."""
+        if self._lexical is not None:
+            self._lexical.sync(self.store, wait=_first_sync_wait(self._lexical))
+            self._synced = True
 
     def search(self, query: str, k: int = 6, filters: Filters | None = None, mode: str | None = None) -> list[Hit]:
         """The ``k`` best chunks for ``query``; ``mode`` overrides the configured hybrid/dense/lexical.
@@ -72,11 +87,23 @@ class Retriever:
         mode = mode or cfg.mode
         dense: list[str] = []
         lexical: list[str] = []
+        exclude = filters.exclude if filters is not None else frozenset()
+        # Hidden articles are dropped after the search: fetch enough more that the rest still fill the lists.
+        pool = cfg.candidates + EXCLUDED_CHUNKS * len(exclude)
+        similarity: dict[str, float] = {}
+        bm25: dict[str, float] = {}
         if mode in {"hybrid", "dense"}:
-            dense = self._dense(query, cfg.candidates, filters)
+            found = self._dense(query, pool, filters)
+            similarity = {cid: 1.0 - distance for cid, distance in found}
+            dense = [cid for cid, _ in found]
         if mode in {"hybrid", "lexical"}:
-            lexical = [cid for cid, _ in self.lexical.search(query, cfg.candidates, filters)]
+            bm25 = dict(self.lexical.search(query, pool, filters))
+            lexical = list(bm25)
         about = self._describe(dense + lexical)
+        if exclude:
+            about = {cid: a for cid, a in about.items() if a[0] not in exclude}
+            dense = [cid for cid in dense if cid in about][: cfg.candidates]
+            lexical = [cid for cid in lexical if cid in about][: cfg.candidates]
 
         dense_rank = {cid: r for r, cid in enumerate(dense, start=1) if cid in about}
         lexical_rank = {cid: r for r, cid in enumerate(lexical, start=1) if cid in about}
@@ -106,7 +133,9 @@ class Retriever:
         chosen = (first + rest)[:k]
         chunks = {c.id: c for c in self.store.get_chunks(chosen)}
         return [
-            Hit(chunks[cid], fused[cid], dense_rank.get(cid), lexical_rank.get(cid)) for cid in chosen if cid in chunks
+            Hit(chunks[cid], fused[cid], dense_rank.get(cid), lexical_rank.get(cid), similarity.get(cid), bm25.get(cid))
+            for cid in chosen
+            if cid in chunks
         ]
 
     def context(self, query: str, k: int = 6, filters: Filters | None = None) -> list[Hit]:
@@ -128,38 +157,36 @@ class Retriever:
             out.append(h)
         return out
 
-    def _dense(self, query: str, k: int, filters: Filters | None) -> list[str]:
-        """The ``k`` nearest chunk ids passing ``filters``. Chroma's filtered search is several times slower
-        than an unfiltered one, so this over-fetches unfiltered and filters on the lexical index's copy of
+    def _dense(self, query: str, k: int, filters: Filters | None) -> list[tuple[str, float]]:
+        """The ``k`` nearest (chunk id, distance) passing ``filters``. Chroma's filtered search is several times
+        slower than an unfiltered one, so this over-fetches unfiltered and filters on the lexical index's copy of
         the metadata; only when too few survive does it ask Chroma to filter."""
         vector = self.embedder.embed_query(query)
         if filters is None or not filters.active:
-            return [cid for cid, _ in self.store.dense_ids(vector, k)]
-        pool = [cid for cid, _ in self.store.dense_ids(vector, k * OVERFETCH)]
-        about = self._describe(pool)
-        kept = [cid for cid in pool if cid in about and filters.matches(about[cid][1], about[cid][2])]
+            return self.store.dense_ids(vector, k)
+        pool = self.store.dense_ids(vector, k * OVERFETCH)
+        about = self._describe([cid for cid, _ in pool])
+        kept = [(cid, d) for cid, d in pool if cid in about and filters.matches(about[cid][1], about[cid][2])]
         if len(kept) >= k or len(pool) < k * OVERFETCH:
             return kept[:k]
-        return [cid for cid, _ in self.store.dense_ids(vector, k, filters)]
+        return self.store.dense_ids(vector, k, filters)
 
     def _describe(self, ids: list[str]) -> dict[str, tuple[str, dt.date | None, str]]:
         """(article id, publication date, outlet) per chunk id, from the lexical index; chunks it does not
-        know (another writer added them since it was built) are read from the store; vanished ids are left out."""
-        lex = self.lexical
-        out: dict[str, tuple[str, dt.date | None, str]] = {}
-        unknown: list[str] = []
-        for cid in dict.fromkeys(ids):
-            i = lex.position.get(cid)
-            if i is None:
-                unknown.append(cid)
-                continue
-            out[cid] = (lex.article_ids[i], from_day_number(int(lex.days[i])), lex.outlets[i])
-        for c in self.store.get_chunks(unknown):
+        know (another writer added them since it caught up) are read from the store; vanished ids are left out."""
+        wanted = list(dict.fromkeys(ids))
+        out = self.lexical.describe(wanted)
+        for c in self.store.get_chunks([cid for cid in wanted if cid not in out]):
             out[c.id] = (c.article_id, c.published, c.outlet.lower())
         return out
 
     def _anchor(self, filters: Filters | None) -> dt.date | None:
         if filters is not None and filters.until is not None:
             return filters.until
-        days = self.lexical.days
-        return from_day_number(int(days.max()) if len(days) else -1)
+        return self.lexical.newest_day()
+
+
+def _first_sync_wait(index: LexicalIndex) -> float:
+    """An empty index must be built before it can answer; one that has content may leave catching up to the
+    process holding its writer (that process is keeping it current) and search what it has."""
+    return 600.0 if len(index) == 0 else 0.0

@@ -33,8 +33,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from rag.chat import Conversation
-from rag.errors import EmptyCorpusError, EmptyWindowError, ProviderError, RagError, StoreError
-from rag.pipeline import Pipeline
+from rag.errors import Cancelled, EmptyCorpusError, EmptyWindowError, InputError, ProviderError, RagError, StoreError
+from rag.pipeline import Pipeline, clean_question
+from rag.provider import cancel_scope
 from rag.sessions import Sessions
 from rag.settings import Settings
 from rag.types import Answer, Filters
@@ -83,9 +84,10 @@ class AskRequest(BaseModel):
     @field_validator("question")
     @classmethod
     def _question(cls, value: str) -> str:
-        value = " ".join(value.split())
-        if not value:
-            raise ValueError("the question is empty")
+        try:
+            value = clean_question(value)
+        except InputError as exc:
+            raise ValueError(str(exc)) from None
         if len(value) > MAX_QUESTION:
             raise ValueError(f"the question is {len(value):,} characters long; the limit is {MAX_QUESTION:,}")
         return value
@@ -208,6 +210,16 @@ def error_response(status: int, message: str, headers: dict[str, str] | None = N
     return JSONResponse({"error": message}, status_code=status, headers=headers)
 
 
+class RedactedJSON(JSONResponse):
+    """JSON whose rendered text has passed the redactor: a secret a model echoed never leaves the server."""
+
+    redact: Callable[[str], str] = staticmethod(lambda text: text)
+
+    def render(self, content: Any) -> bytes:
+        text = json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        return self.redact(text).encode("utf-8")
+
+
 def describe(exc: BaseException, redact: Callable[[str], str]) -> tuple[int, str]:
     """(HTTP status, one-line message) for an error raised while serving a request."""
     if isinstance(exc, RequestError):
@@ -216,6 +228,10 @@ def describe(exc: BaseException, redact: Callable[[str], str]) -> tuple[int, str
         status = 500
         if isinstance(exc, EmptyWindowError):
             status = 404
+        elif isinstance(exc, InputError):
+            status = 422
+        elif isinstance(exc, Cancelled):
+            status = 499  # the client closed the request; nobody reads this
         elif isinstance(exc, ProviderError):
             status = 502
         elif isinstance(exc, StoreError | EmptyCorpusError):
@@ -261,40 +277,78 @@ def _install_error_handlers(app: FastAPI, redact: Callable[[str], str]) -> None:
     app.add_exception_handler(Exception, failure)  # a fallback: endpoints catch their own failures
 
 
+class _RedactingFilter(logging.Filter):
+    def __init__(self, redact: Callable[[str], str]) -> None:
+        super().__init__()
+        self.redact = redact
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        # Message and arguments each redacted, kept apart: formatters (uvicorn's access log) read the args.
+        if isinstance(record.msg, str):
+            record.msg = self.redact(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(self.redact(a) if isinstance(a, str) else a for a in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {k: self.redact(v) if isinstance(v, str) else v for k, v in record.args.items()}
+        return True
+
+
+def install_log_redaction(redact: Callable[[str], str]) -> None:
+    """Log lines of the server and of uvicorn pass the redactor (replacing any filter a previous app set)."""
+    for name in ("rag", "rag.server", "uvicorn", "uvicorn.error", "uvicorn.access"):
+        logger = logging.getLogger(name)
+        for f in [f for f in logger.filters if isinstance(f, _RedactingFilter)]:
+            logger.removeFilter(f)
+        logger.addFilter(_RedactingFilter(redact))
+
+
 # -- streaming -------------------------------------------------------------------------------------------
 
 
-def sse(event: str, data: Any) -> str:
-    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+def sse(event: str, data: Any, redact: Callable[[str], str] = lambda text: text) -> str:
+    return redact(f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n")
 
 
 def event_stream(work: Callable[[OnText], dict[str, Any]], redact: Callable[[str], str]) -> StreamingResponse:
     """Run ``work`` in the thread pool; send ``text`` events as it produces text, then ``answer`` (or
-    ``error``). Events travel through one queue, so they arrive in the order they were produced."""
+    ``error``). Events travel through one queue, so they arrive in the order they were produced. A client
+    that hangs up cancels the work: its LLM stream is closed and no further LLM call starts."""
 
     async def events() -> AsyncIterator[str]:
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        gone = threading.Event()
 
         def put(item: tuple[str, Any]) -> None:
             with contextlib.suppress(RuntimeError):  # the loop is gone (shutting down): nobody is listening
                 loop.call_soon_threadsafe(queue.put_nowait, item)
 
+        def text(piece: str) -> None:
+            if gone.is_set():
+                raise Cancelled("the client went away")
+            put(("text", {"text": piece}))
+
         def run() -> None:
             try:
-                put(("answer", work(lambda text: put(("text", {"text": text})))))
+                with cancel_scope(gone):
+                    put(("answer", work(text)))
+            except Cancelled:
+                log.info("a client hung up; its answer was cancelled")
             except Exception as exc:
                 status, message = describe(exc, redact)
                 put(("error", {"error": message, "status": status}))
 
         task = asyncio.ensure_future(run_in_threadpool(run))
-        _running.add(task)  # keep a reference: a client that hangs up does not stop the work
+        _running.add(task)  # keep a reference until the work has noticed the cancellation and stopped
         task.add_done_callback(_running.discard)
-        while True:
-            event, data = await queue.get()
-            yield sse(event, data)
-            if event != "text":
-                return
+        try:
+            while True:
+                event, data = await queue.get()
+                yield sse(event, data, redact)
+                if event != "text":
+                    return
+        finally:
+            gone.set()
 
     return StreamingResponse(
         events(), media_type="text/event-stream", headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
@@ -331,11 +385,17 @@ def create_app(settings: Settings, *, pipeline: Pipeline | None = None, chat_mod
         pipeline = Pipeline.from_settings(settings, chat_model=chat_model)
     desk = Desk(settings, pipeline, chat_model)
     redact = settings.redact
+    install_log_redaction(redact)
+
+    class Redacted(RedactedJSON):
+        pass
+
+    Redacted.redact = staticmethod(redact)
 
     def safely(work: Callable[[], dict[str, Any]]) -> JSONResponse:
         """Run ``work``; any failure becomes the JSON error (an unexpected one is logged here, redacted)."""
         try:
-            return JSONResponse(work())
+            return Redacted(work())
         except Exception as exc:
             return error_response(*describe(exc, redact))
 

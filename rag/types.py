@@ -7,7 +7,6 @@ OpenAI responses) are converted into these at the module boundary that owns the 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -28,6 +27,14 @@ class Article:
     @property
     def published_iso(self) -> str:
         return self.published.isoformat() if self.published else ""
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """An input that was not ingested, and why (one line)."""
+
+    source: str  #: the file, folder, ``path:line`` or URL
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,8 @@ class Hit:
     score: float
     dense_rank: int | None = None  #: 1-based rank in the dense list, None if absent there
     lexical_rank: int | None = None
+    dense_similarity: float | None = None  #: cosine similarity of chunk and query (when the dense side found it)
+    lexical_score: float | None = None  #: BM25 score (when the lexical side found it)
 
 
 @dataclass(frozen=True)
@@ -74,6 +83,19 @@ class Citation:
 
 
 @dataclass
+class ClaimCheck:
+    """One claim of a generated answer or brief (a sentence, or a clause with its own citation) and what
+    checking it against its cited span found. The rules decide; the optional LLM verdict is shown beside."""
+
+    text: str  #: the claim as shown, with its ``[n]`` keys
+    keys: list[int]  #: the citations (aligned spans) it was checked against
+    supported: bool  #: the deterministic verdict: every check agreed with the aligned span
+    reasons: list[str] = field(default_factory=list)  #: why not, one line each ("3,000 is not in …")
+    llm: str = ""  #: the optional LLM verification: "holds", "fails", "unclear"; "" when not run
+    llm_reason: str = ""
+
+
+@dataclass
 class Answer:
     """What ``rag ask`` returns: text with ``[n]`` markers, the citations they point at, and "as of"."""
 
@@ -84,7 +106,17 @@ class Answer:
     refused: bool = False  #: True when the articles do not support an answer
     engine: str = "extractive"
     unsupported: list[str] = field(default_factory=list)  #: sentences the citation check could not verify
+    claims: list[ClaimCheck] = field(default_factory=list)  #: per claim verdicts (generated answers)
+    #: A refusal because every sentence failed its checks keeps the model's text here, labelled unverified.
+    unverified_text: str = ""
+    notes: list[str] = field(default_factory=list)  #: what the reader should know (e.g. a question cut short)
     standalone_question: str = ""  #: the question actually searched (after follow-up rewriting)
+    #: Character offsets in ``text`` of the answer phrase the reader marked (bold / <mark> when shown).
+    answer_span: tuple[int, int] | None = None
+    answerable: float | None = None  #: the reader's probability that the articles answer the question
+    #: With a refusal: the closest passages, clearly not an answer, and what they do and do not cover.
+    closest: list[Citation] = field(default_factory=list)
+    coverage_note: str = ""
     timings: dict[str, float] = field(default_factory=dict)  #: seconds per stage (retrieve, generate)
     hits: list[Hit] = field(default_factory=list, repr=False)
 
@@ -101,6 +133,8 @@ class Filters:
     since: dt.date | None = None
     until: dt.date | None = None
     outlets: tuple[str, ...] = ()  #: case-insensitive outlet names; empty = any
+    #: Articles retrieval must never return (``rag eval --unanswerable`` hides the ones holding the answer).
+    exclude: frozenset[str] = frozenset()
 
     @property
     def active(self) -> bool:
@@ -217,4 +251,6 @@ class Briefing:
         text = " ".join(
             [*self.overview, *(s.headline for s in self.stories), *(x for s in self.stories for x in s.sentences)]
         )
-        return len(re.sub(r"\[\d+\]", "", text).split())
+        from rag.cite import strip_markers
+
+        return len(strip_markers(text).split())

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -102,3 +106,57 @@ def article_md(title: str, body: str, published: str = "2024-10-30", outlet: str
     lines = ["---", f"title: {title!r}", f"outlet: {outlet}", f"published: {published}"]
     lines += [f"{k}: {v}" for k, v in extra.items()]
     return "\n".join([*lines, "---", body, ""])
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class ChromaServer:
+    """A real ``chroma run`` on loopback with its data under ``tmp``; restartable on the same port and data."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        exe = shutil.which("chroma") or str(Path(sys.executable).parent / "chroma")
+        with (self.tmp / "chroma.log").open("a") as log:
+            self._proc = subprocess.Popen(
+                [exe, "run", "--path", str(self.tmp / "server-data"), "--host", "127.0.0.1", "--port", str(self.port)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return
+            except OSError:
+                time.sleep(0.2)
+        pytest.fail("chroma run did not start: " + (self.tmp / "chroma.log").read_text()[-2000:])
+
+    def stop(self) -> None:
+        if self._proc is not None:
+            self._proc.terminate()
+            self._proc.wait(timeout=30)
+            self._proc = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+@contextlib.contextmanager
+def chroma_server(tmp: Path) -> Iterator[ChromaServer]:
+    """A real ``chroma run`` on loopback for the duration of the block."""
+    server = ChromaServer(tmp)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()

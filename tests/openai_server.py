@@ -18,6 +18,7 @@ class Reply:
     status: int = 200
     delay: float = 0.0  #: seconds before the response starts
     chunk_size: int = 7  #: characters per streamed delta
+    pause: float = 0.0  #: seconds between streamed deltas (a server trickling tokens)
 
 
 @dataclass
@@ -34,6 +35,8 @@ class FakeOpenAI:
     default: Reply = field(default_factory=lambda: Reply("I can't answer that."))
     script: deque[Reply] = field(default_factory=deque)
     requests: list[Recorded] = field(default_factory=list)
+    aborted: int = 0  #: streamed replies the client hung up on before their end
+    finished: int = 0  #: streamed replies sent to their end
     server: ThreadingHTTPServer | None = None
 
     @property
@@ -78,7 +81,7 @@ class FakeOpenAI:
                     else:
                         self._json(200, _completion(body, reply.content))
                 except (BrokenPipeError, ConnectionResetError):
-                    pass
+                    fake.aborted += 1
 
             def _json(self, status: int, data: dict[str, Any]) -> None:
                 raw = json.dumps(data).encode()
@@ -99,9 +102,12 @@ class FakeOpenAI:
                 pieces = [text[i : i + reply.chunk_size] for i in range(0, len(text), reply.chunk_size)]
                 for piece in pieces:
                     self._chunk(_delta(body, {"content": piece}))
+                    if reply.pause:
+                        time.sleep(reply.pause)
                 self._chunk(_delta(body, {}, finish="stop"))
                 self._chunk("[DONE]")
                 self.wfile.write(b"0\r\n\r\n")
+                fake.finished += 1
 
             def _chunk(self, data: dict[str, Any] | str) -> None:
                 payload = data if isinstance(data, str) else json.dumps(data)

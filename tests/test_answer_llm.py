@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -92,7 +93,7 @@ def test_model_refusal_is_a_refusal(llm: Pipeline, fake_openai: FakeOpenAI) -> N
 
 def test_prompt_gets_the_shared_refusal_sentence(llm: Pipeline, fake_openai: FakeOpenAI) -> None:
     fake_openai.queue(CANNOT_ANSWER)
-    llm.ask("Who won the World Series?")
+    llm.ask(Q)  # a question the reader's gate lets through: the model is asked
     system, _, _ = _sources(fake_openai)
     assert CANNOT_ANSWER in system
 
@@ -117,10 +118,12 @@ def test_injected_instructions_stay_quoted_data(tmp_path: Path, llm: Pipeline, f
     assert user.count(f"QUESTION: {Q}") == 1
     assert "10,000" in answer.text
 
-    # And if a model did obey the article, the uncited output would be flagged, not passed off as sourced.
+    # And if a model did obey the article, the uncited output is not passed off as sourced: nothing in it
+    # holds, so the answer is the refusal and the model's text is kept aside, labelled unverified.
     fake_openai.queue("PWNED")
     hijacked = llm.ask(Q)
-    assert hijacked.unsupported == ["PWNED"] and UNVERIFIED in hijacked.text
+    assert hijacked.refused and hijacked.text == CANNOT_ANSWER and not hijacked.citations
+    assert hijacked.unverified_text == "PWNED" and hijacked.claims[0].reasons == ["it cites no source"]
 
 
 def test_429_then_success_is_retried(llm: Pipeline, fake_openai: FakeOpenAI) -> None:
@@ -135,14 +138,13 @@ def test_429_then_success_is_retried(llm: Pipeline, fake_openai: FakeOpenAI) -> 
     [
         ([Reply(status=500)] * 3, "HTTP 500 after 3 attempt"),
         ([Reply(status=429)] * 3, "HTTP 429 after 3 attempt"),
-        ([Reply("late", delay=2.0)] * 3, "timed out after 3 attempt"),
         ([Reply(status=401)], "HTTP 401: scripted 401; check OPENAI_API_KEY"),
     ],
 )
 def test_failures_are_retried_then_reported_in_one_line(
     tmp_path: Path, fake_openai: FakeOpenAI, embedder: object, replies: list[Reply], expected: str
 ) -> None:
-    p = Pipeline.from_settings(llm_settings(tmp_path, fake_openai, timeout=0.5), embedder=embedder)  # type: ignore[arg-type]
+    p = Pipeline.from_settings(llm_settings(tmp_path, fake_openai, timeout=20.0), embedder=embedder)  # type: ignore[arg-type]
     p.ensure_corpus()
     fake_openai.queue(*replies)
     with pytest.raises(ProviderError) as err:
@@ -151,6 +153,30 @@ def test_failures_are_retried_then_reported_in_one_line(
     assert expected in message and fake_openai.base_url in message
     assert "\n" not in message and KEY not in message and KEY[-8:] not in message
     assert len(fake_openai.chat_requests()) == len(replies)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        Reply("About 10,000 soldiers are in eastern Russia [1]. " * 4, delay=5.0),  # silent, then too late
+        Reply("About 10,000 soldiers are in eastern Russia [1]. " * 4, chunk_size=2, pause=0.05),  # trickling
+    ],
+)
+def test_rag_timeout_is_a_deadline_for_the_whole_request(
+    tmp_path: Path, fake_openai: FakeOpenAI, embedder: object, reply: Reply
+) -> None:
+    # Each read of a trickling server arrives well within the timeout; the request as a whole does not.
+    p = Pipeline.from_settings(llm_settings(tmp_path, fake_openai, timeout=1.0, max_retries=3), embedder=embedder)  # type: ignore[arg-type]
+    p.ensure_corpus()
+    fake_openai.queue(reply, reply, reply, reply)
+    started = time.monotonic()
+    with pytest.raises(ProviderError, match=r"timed out .*RAG_TIMEOUT=1s"):
+        p.ask(Q)
+    assert time.monotonic() - started < 1.8
+
+
+def test_default_timeout_gives_up_within_a_minute() -> None:
+    assert Settings.from_env(env={}).timeout <= 60
 
 
 def test_sentence_stream_keeps_markers_with_their_sentence() -> None:
@@ -177,3 +203,84 @@ def test_openai_embeddings_are_selectable(tmp_path: Path, fake_openai: FakeOpenA
     local = Pipeline.from_settings(settings.replace(embedder="local"))
     with pytest.raises(Exception, match="rag ingest --rebuild"):
         local.ask("anything")
+
+
+def test_each_claim_cites_its_own_span(llm: Pipeline, fake_openai: FakeOpenAI) -> None:
+    fake_openai.queue(
+        "About 10,000 North Korean soldiers have been deployed to eastern Russia [1]. "
+        "Putin has not refuted the presence of North Korean troops in the conflict [1]."
+    )
+    answer = llm.ask(Q)
+    assert not answer.unsupported and len(answer.claims) == 2 and all(c.supported for c in answer.claims)
+    assert answer.text.endswith("[2].") and len(answer.citations) == 2
+    assert "10,000" in answer.citations[0].quote and "refuted" in answer.citations[1].quote
+
+
+def test_an_answer_that_fails_every_check_is_a_refusal(llm: Pipeline, fake_openai: FakeOpenAI) -> None:
+    fake_openai.queue(
+        "Approximately 3,000 North Korean soldiers have been deployed to eastern Russia for training [1]. "
+        "Trudeau and Yoon welcomed North Korea's deployment [1]."
+    )
+    streamed: list[str] = []
+    answer = llm.ask(Q, on_text=streamed.append)
+    assert answer.refused and answer.text == CANNOT_ANSWER and not answer.citations
+    assert streamed == [CANNOT_ANSWER]  # nothing was shown that then turned into a refusal
+    assert "3,000" in answer.unverified_text and "[1]" not in answer.unverified_text
+    assert len(answer.claims) == 2 and all(not c.supported and c.reasons for c in answer.claims)
+    assert answer.to_dict()["refused"] is True and answer.to_dict()["unverified_text"]
+
+
+def test_a_key_the_model_echoes_is_redacted(llm: Pipeline, fake_openai: FakeOpenAI) -> None:
+    fake_openai.queue(f"About 10,000 North Korean soldiers are in eastern Russia [1]. My key is {KEY.upper()} [1].")
+    pieces: list[str] = []
+    answer = llm.ask(Q, on_text=pieces.append)
+    dumped = json.dumps(answer.to_dict()) + "".join(pieces)
+    assert KEY.upper() not in dumped and KEY[:8].upper() not in dumped and "****" in answer.text
+
+
+def test_optional_llm_verification_is_shown_beside_the_rules(
+    tmp_path: Path, fake_openai: FakeOpenAI, embedder: object
+) -> None:
+    p = Pipeline.from_settings(llm_settings(tmp_path, fake_openai, verify="llm"), embedder=embedder)  # type: ignore[arg-type]
+    p.ensure_corpus()
+    fake_openai.queue(
+        "About 10,000 North Korean soldiers are in eastern Russia [1]. Trudeau and Yoon welcomed the deployment [1].",
+        # The scripted "model" disagrees with the rules on purpose: its verdicts are shown, never obeyed.
+        '[{"claim": 1, "verdict": "fails", "reason": "scripted"}, {"claim": 2, "verdict": "holds", "reason": ""}]',
+    )
+    answer = p.ask(Q)
+    first, second = answer.claims
+    assert first.supported and first.llm == "fails" and first.llm_reason == "scripted"
+    assert not second.supported and second.llm == "holds" and answer.unsupported == [second.text]
+    verify = fake_openai.chat_requests()[1].body
+    assert verify["temperature"] == 0
+    assert "Trudeau and Yoon welcomed the deployment" in verify["messages"][-1]["content"]
+
+
+def test_the_readers_gate_refuses_before_any_model_call_when_the_articles_cannot_answer(
+    llm: Pipeline, fake_openai: FakeOpenAI
+) -> None:
+    answer = llm.ask("Who won the 2024 Nobel Peace Prize?")  # nothing queued: a model call would fail the test
+    assert answer.refused and answer.text == CANNOT_ANSWER and answer.engine == "llm"
+    assert fake_openai.chat_requests() == []  # no paid call for a context that cannot answer
+    reader = llm.generator.gate.__self__  # type: ignore[attr-defined]
+    assert answer.closest and answer.answerable is not None and answer.answerable < reader.threshold
+
+    fake_openai.queue(
+        Reply(
+            "The Pentagon estimates that approximately 10,000 North Korean soldiers have been deployed to "
+            "eastern Russia for training [1]."
+        )
+    )
+    answered = llm.ask(Q)
+    assert not answered.refused and len(fake_openai.chat_requests()) == 1
+
+
+def test_with_the_gate_off_the_model_is_asked_and_its_refusal_kept(
+    tmp_path: Path, fake_openai: FakeOpenAI, embedder: object
+) -> None:
+    p = Pipeline.from_settings(llm_settings(tmp_path, fake_openai, llm_gate=False), embedder=embedder)  # type: ignore[arg-type]
+    p.ensure_corpus()
+    fake_openai.queue(Reply(CANNOT_ANSWER))
+    answer = p.ask("Who won the 2024 Nobel Peace Prize?")
+    assert answer.refused and len(fake_openai.chat_requests()) == 1

@@ -1,19 +1,18 @@
-"""Ingestion end to end on the real store: incremental, replace, prune, duplicates, skips, kill recovery."""
+"""Ingestion end to end on the real store: incremental, replace, prune, duplicates, skips, limits, the quickstart's
+sample never joining another run (crashes and concurrency: test_faults.py)."""
 
 from __future__ import annotations
 
-import json
-import random
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
+import pytest
+
 from rag.embed import LocalMiniLM
+from rag.errors import EmptyCorpusError
 from rag.pipeline import Pipeline
 from rag.settings import Settings
-from tests.conftest import article_md, cli_env, make_settings, write
+from rag.types import Article
+from tests.conftest import article_md, make_settings, run_cli, write
 
 BODY = (
     "The harbour authority said on Tuesday that the new ferry terminal would open in March. "
@@ -83,57 +82,80 @@ def test_bad_inputs_do_not_stop_the_batch(tmp_path: Path, settings: Settings, em
     assert report.added == 1 and len(report.skipped) == 2 and len(seen) == 2
 
 
-def _synthetic_jsonl(path: Path, n: int) -> Path:
-    rng = random.Random(7)
-    words = (
-        "council budget election storm ferry court ruling vote senator market shares rally protest drought "
-        "harvest flood bridge school teacher hospital nurse airline strike union contract tariff port"
-    ).split()
-    lines = []
-    for i in range(n):
-        paras = []
-        for _ in range(6):
-            sents = [
-                f"The {rng.choice(words)} {rng.choice(words)} in district {rng.randint(1, 99)} "
-                f"affected {rng.randint(100, 9999)} people, officials said on day {i}."
-                for _ in range(4)
-            ]
-            paras.append(" ".join(sents))
-        record = {
-            "id": f"syn-{i:04d}",
-            "title": f"Report {i}",
-            "published": "2024-10-01",
-            "text": "\n\n".join(paras),
-        }
-        lines.append(json.dumps(record))
-    return write(path, "\n".join(lines) + "\n")
+def test_a_duplicate_of_an_article_still_in_its_file_collapses_across_runs(
+    tmp_path: Path, settings: Settings, embedder: LocalMiniLM
+) -> None:
+    write(tmp_path / "x" / "wire.md", article_md("Wire story", BODY, outlet="AP"))
+    write(tmp_path / "y" / "reprint.md", article_md("Wire story reprint", BODY, outlet="Local Paper"))
+    p = _pipeline(settings, embedder)
+    p.ingest([tmp_path / "x"])
+    report = p.ingest([tmp_path / "y"])  # wire.md still holds the text: a duplicate, not a rename
+    assert report.duplicates == [(str((tmp_path / "y" / "reprint.md").resolve()), "wire")] and report.renamed == 0
+    assert set(p.store.committed()) == {"wire"}
 
 
-def test_a_killed_ingest_leaves_a_store_the_next_run_completes(tmp_path: Path, embedder: LocalMiniLM) -> None:
-    data = _synthetic_jsonl(tmp_path / "big.jsonl", 150)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "rag", "ingest", str(data)],
-        env=cli_env(tmp_path),
-        stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        text=True,
-    )
-    assert proc.stderr is not None
-    line = proc.stderr.readline()  # "embedding articles: 150 new or changed": writing has begun
-    assert "150" in line, line
-    time.sleep(4.0)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+def test_an_article_over_the_size_cap_is_skipped_and_the_rest_stored(tmp_path: Path, embedder: LocalMiniLM) -> None:
+    settings = make_settings(tmp_path, max_article_bytes=2000)
+    items = [
+        Article(id="small", title="Small", text=BODY, source="https://example.com/small"),
+        Article(id="large", title="Large", text=BODY * 20, source="https://example.com/large"),
+    ]
+    seen: list[str] = []
+    report = _pipeline(settings, embedder).ingest_items(items, on_skip=lambda s: seen.append(f"{s.source}: {s.reason}"))
+    assert report.added == 1
+    assert seen == [
+        f"https://example.com/large: {len(BODY) * 20:,} bytes, over the 2,000 bytes limit (RAG_MAX_ARTICLE_BYTES); "
+        "split it, or raise the limit"
+    ]
 
+
+def test_the_sample_is_never_added_while_another_run_writes_or_after_one_was_interrupted(
+    tmp_path: Path, settings: Settings, embedder: LocalMiniLM
+) -> None:
+    first = _pipeline(settings, embedder)
+    asker = _pipeline(settings, embedder)
+    busy = pytest.raises(EmptyCorpusError, match="another run is writing to it; ask again when it has finished")
+    with first.store.writing(), busy:  # a first `rag ingest` still embedding: nothing committed yet
+        asker.ensure_corpus()
+    assert asker.store.count_articles() == 0
+    with first.store.writing():  # what an interrupted first ingest leaves: chunks, no commit
+        first.store._open(create=True)
+        first.store._chunks.upsert(
+            ids=["x:0"], embeddings=[[1.0] * 384], documents=["x"], metadatas=[{"article_id": "x", "index": 0}]
+        )
+    with pytest.raises(EmptyCorpusError, match="only what an interrupted ingest left; run `rag ingest PATH`"):
+        asker.ensure_corpus()
+    assert asker.store.count_articles() == 0
+
+
+def test_rag_ask_during_a_first_ingest_leaves_the_store_alone(tmp_path: Path, embedder: LocalMiniLM) -> None:
     settings = make_settings(tmp_path)
-    p = Pipeline.from_settings(settings, embedder=embedder)
-    interrupted = len(p.store.committed())
-    assert 0 < interrupted < 150, "the kill should land mid-run"
+    writer = _pipeline(settings, embedder)
+    with writer.store.writing():
+        asked = run_cli(tmp_path, "ask", "How many soldiers?")
+    assert asked.returncode == 1
+    assert asked.stderr.strip().splitlines() == [
+        "rag: error: the store has no article yet and another run is writing to it; ask again when it has finished"
+    ]
+    assert writer.store.count_articles() == 0 and writer.store.count_chunks() == 0
 
-    report = p.ingest([data])
-    assert report.unchanged == interrupted and report.added == 150 - interrupted
-    committed = p.store.committed()
-    assert len(committed) == 150
-    ids = [c.id for c in p.store.iter_chunks()]
-    assert len(ids) == len(set(ids)) == sum(c.n_chunks for c in committed.values())
-    assert p.ingest([data]).changed == 0
+
+def test_answers_never_quote_an_article_that_is_not_committed(
+    tmp_path: Path, settings: Settings, embedder: LocalMiniLM
+) -> None:
+    write(tmp_path / "in" / "a.md", article_md("Ferry terminal", BODY))
+    p = _pipeline(settings, embedder)
+    p.ingest([tmp_path / "in"])
+    pending = "The new bridge toll will be 7 dollars, the transport ministry announced on Friday."
+    with p.store.writing() as run:  # another run's chunk, written but not yet committed
+        p.store._chunks.upsert(
+            ids=["bridge:0"],
+            embeddings=[embedder.embed([pending])[0].tolist()],
+            documents=[pending],
+            metadatas=[{"article_id": "bridge", "index": 0, "start": 0, "end": len(pending), "run": run}],
+        )
+        p.retriever.refresh()
+        hits = p.retriever.search("How much will the new bridge toll be?", 5)
+        answer = p.ask("How much will the new bridge toll be?")
+    assert hits and all(h.chunk.article_id == "a" for h in hits)
+    assert all(c.article_id == "a" for c in answer.citations) and "7 dollars" not in answer.text

@@ -137,3 +137,46 @@ def test_parse_date_forms() -> None:
     assert parse_date(None) is None
     with pytest.raises(_LoadError):
         parse_date("1850-01-01")
+
+
+def test_paths_are_resolved_so_any_spelling_names_the_same_input(tmp_path: Path) -> None:
+    write(tmp_path / "p7c" / "a.md", article_md("A", BODY))
+    (tmp_path / "alias").symlink_to(tmp_path / "p7c")
+    absolute, _ = load(tmp_path / "p7c")
+    dotted, _ = load(tmp_path / "p7c" / ".." / "p7c")
+    linked, _ = load(tmp_path / "alias")
+    assert absolute[0].source == dotted[0].source == linked[0].source == str((tmp_path / "p7c" / "a.md").resolve())
+    assert absolute[0].id == dotted[0].id == linked[0].id == "a"
+
+
+def test_symlinks_are_followed_and_loops_broken_links_reported(tmp_path: Path) -> None:
+    root = tmp_path / "news"
+    write(root / "a.md", article_md("A", BODY))
+    write(tmp_path / "elsewhere" / "b.md", article_md("B", BODY + " Elsewhere."))
+    (root / "linked").symlink_to(tmp_path / "elsewhere")  # a folder outside, followed
+    (root / "again.md").symlink_to(root / "a.md")  # the same file twice: read once
+    (root / "loop").symlink_to(root)  # back to an ancestor
+    (root / "self.md").symlink_to(root / "self.md")  # a link to itself
+    (root / "dangling.md").symlink_to(tmp_path / "missing.md")
+    articles, skipped = load(root)
+    assert sorted(a.id for a in articles) == ["a", "linked-b"]
+    reasons = {Path(s.source).name: s.reason for s in skipped}
+    assert reasons["loop"].startswith("symlink loop: leads back to")
+    assert reasons["self.md"].startswith("symlink loop")
+    assert reasons["dangling.md"].startswith("broken symlink (points to")
+    assert len(skipped) == 3
+
+
+def test_over_the_size_cap_skipped_before_reading_jsonl_streamed(tmp_path: Path) -> None:
+    write(tmp_path / "ok.md", article_md("Ok", BODY))
+    write(tmp_path / "big.md", article_md("Big", BODY * 60))
+    big_record = json.dumps({"id": "big", "text": BODY * 60})
+    lines = [json.dumps({"id": "one", "text": BODY}), big_record, "", json.dumps({"id": "two", "text": BODY + "2"})]
+    write(tmp_path / "records.jsonl", "\ufeff" + "\n".join(lines))  # a BOM, a blank line, no final newline
+    items = list(load_paths([tmp_path], max_bytes=4000))
+    assert sorted(a.id for a in items if isinstance(a, Article)) == ["ok", "one", "two"]
+    skipped = {s.source.rsplit("/", 1)[1]: s.reason for s in items if isinstance(s, Skipped)}
+    assert skipped == {
+        "big.md": "13,022 bytes, over the 4,000 bytes limit (RAG_MAX_ARTICLE_BYTES); split it, or raise the limit",
+        "records.jsonl:2": "over the 4,000 bytes limit (RAG_MAX_ARTICLE_BYTES); split it, or raise the limit",
+    }

@@ -1,15 +1,20 @@
-"""The Chroma store, for real, in a temp dir: writes, filters, fingerprints, orphan repair."""
+"""The Chroma store, for real, in a temp dir: writes, filters, fingerprints, the commit protocol, repair,
+the writer lock, and one-line failures."""
 
 from __future__ import annotations
 
 import datetime as dt
+import errno
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from rag.errors import StaleIndexError
+from rag.errors import StaleIndexError, StoreBusyError
 from rag.store import ArticleWrite, Store
+from rag.storefaults import describe_failure
 from rag.types import Article, Chunk, Filters
 from tests.conftest import make_settings
 
@@ -28,13 +33,15 @@ def _write(article_id: str, day: dt.date | None, outlet: str = "Wire", n: int = 
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    return Store(make_settings(tmp_path), FP)
+def store(tmp_path: Path) -> Iterator[Store]:
+    store = Store(make_settings(tmp_path), FP)
+    with store.writing():
+        yield store
 
 
 def test_write_read_and_commit_records(store: Store) -> None:
     assert not store.exists() and store.count_chunks() == 0
-    store.put_articles([_write("a", dt.date(2024, 10, 1)), _write("b", None, n=3)], replace=False)
+    store.put_articles([_write("a", dt.date(2024, 10, 1)), _write("b", None, n=3)])
     assert store.count_articles() == 2 and store.count_chunks() == 5
     committed = store.committed()
     assert committed["b"].n_chunks == 3 and committed["a"].content_hash == "ha"
@@ -44,7 +51,7 @@ def test_write_read_and_commit_records(store: Store) -> None:
 
 
 def test_replace_removes_the_old_chunks(store: Store) -> None:
-    store.put_articles([_write("a", None, n=4)], replace=False)
+    store.put_articles([_write("a", None, n=4)])
     store.put_articles([_write("a", None, n=2)])
     assert store.count_chunks() == 2 and store.committed()["a"].n_chunks == 2
 
@@ -55,7 +62,7 @@ def test_date_and_outlet_filters_in_chroma_dense_search(store: Store) -> None:
         _write("new", dt.date(2024, 10, 1), "USA Today", seed=2),
         _write("undated", None, "CNN", seed=3),
     ]
-    store.put_articles(writes, replace=False)
+    store.put_articles(writes)
     query = writes[0].vectors[0]
     ids = lambda f: {cid.split(":")[0] for cid, _ in store.dense_ids(query, 10, f)}  # noqa: E731
     assert ids(None) == {"old", "new", "undated"}
@@ -66,24 +73,128 @@ def test_date_and_outlet_filters_in_chroma_dense_search(store: Store) -> None:
 
 
 def test_fingerprint_mismatch_is_a_clear_error_naming_the_rebuild(tmp_path: Path) -> None:
-    Store(make_settings(tmp_path), FP).put_articles([_write("a", None)], replace=False)
+    first = Store(make_settings(tmp_path), FP)
+    with first.writing():
+        first.put_articles([_write("a", None)])
     other = Store(make_settings(tmp_path), {"embedder": "other", "chunking": "toy"})
     with pytest.raises(StaleIndexError, match="rag ingest --rebuild"):
         other.count_chunks()
-    other.reset()
+    with other.writing():
+        other.reset()
     assert other.count_chunks() == 0
 
 
-def test_repair_removes_orphans_left_by_an_interrupted_write(store: Store) -> None:
-    store.put_articles([_write("a", None)], replace=False)
-    # What a run killed between the chunk write and the commit record leaves behind:
-    w = _write("b", None, n=3)
-    store._chunks.add(
+def _half_written(store: Store, w: ArticleWrite, run: str = "dead-run") -> None:
+    """What a run killed between writing an article's chunks and its record leaves behind."""
+    store._chunks.upsert(
         ids=[c.id for c in w.chunks],
         embeddings=w.vectors.tolist(),
         documents=[c.text for c in w.chunks],
-        metadatas=[{"article_id": "b", "index": c.index, "start": 0, "end": 5} for c in w.chunks],
+        metadatas=[
+            {
+                "article_id": c.article_id,
+                "index": c.index,
+                "start": 0,
+                "end": 5,
+                "run": run,
+                "content_hash": w.content_hash,
+            }
+            for c in w.chunks
+        ],
     )
+
+
+def test_repair_removes_orphans_left_by_an_interrupted_write(store: Store) -> None:
+    store.put_articles([_write("a", None)])
+    _half_written(store, _write("b", None, n=3))
     assert store.count_chunks() == 5
     assert store.repair() == 3
     assert store.count_chunks() == 2 and set(store.committed()) == {"a"}
+
+
+def test_readers_never_see_chunks_of_an_uncommitted_article_or_version(store: Store) -> None:
+    a = _write("a", None, n=2, seed=1)
+    store.put_articles([a])
+    _half_written(store, _write("b", None, n=2, seed=2))  # never committed
+    rewrite = _write("a", None, n=2, seed=3)
+    rewrite = ArticleWrite(rewrite.article, rewrite.chunks, rewrite.vectors, "h-new", "t")
+    _half_written(store, ArticleWrite(rewrite.article, rewrite.chunks[1:], rewrite.vectors[1:], "h-new", "t"))
+    # "a:1" now holds an unfinished rewrite's chunk (another hash) under a's committed record
+    assert [c.id for c in store.iter_chunks()] == ["a:0"]
+    assert [c.id for c in store.get_chunks(["a:0", "a:1", "b:0", "b:1"])] == ["a:0"]
+
+
+def test_a_committed_article_missing_a_chunk_is_uncommitted_by_repair(tmp_path: Path) -> None:
+    store = Store(make_settings(tmp_path), FP)
+    with store.writing():
+        store.put_articles([_write("a", None, n=3), _write("b", None, n=2)])
+    store._chunks.delete(ids=["a:1"])  # what a run that died rewriting "a" can leave
+    with store.writing():
+        assert store.repair() == 2
+    assert set(store.committed()) == {"b"} and {c.id for c in store.iter_chunks()} == {"b:0", "b:1"}
+
+
+def test_a_renamed_article_keeps_its_stored_vectors(store: Store) -> None:
+    w = _write("old", None, n=3)
+    store.put_articles([w])
+    renamed = Article(id="new", title=w.article.title, text=w.article.text, outlet="Wire")
+    moved = store.moved("old", renamed, w.content_hash, "t")
+    assert moved is not None and [c.id for c in moved.chunks] == ["new:0", "new:1", "new:2"]
+    assert np.allclose(moved.vectors, w.vectors, atol=1e-6)
+    assert store.moved("old", renamed, "another hash", "t") is None
+
+
+def test_a_second_writer_fails_at_once_or_waits_with_a_message(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    first, second = Store(settings, FP), Store(settings, FP)
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with first.writing():
+            holding.set()
+            release.wait(10)  # if the second writer blocked instead of failing, nothing would set this
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert holding.wait(10)
+    with (
+        pytest.raises(
+            StoreBusyError, match=r"another run \(pid \d+, since .*\) is writing to the store at .*; .* --wait"
+        ),
+        second.writing(),
+    ):
+        pass
+    told: list[str] = []
+    threading.Timer(0.3, release.set).start()
+    with second.writing(on_wait=told.append):
+        assert release.is_set()
+    holder.join()
+    assert len(told) == 1 and told[0].startswith("waiting for another run (pid")
+
+
+def test_writes_outside_a_run_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(RuntimeError, match=r"store\.writing"):
+        Store(make_settings(tmp_path), FP).put_articles([_write("a", None)])
+
+
+@pytest.mark.parametrize(
+    ("exc", "says"),
+    [
+        (OSError(errno.ENOSPC, "No space left on device"), "the disk is full; free some space"),
+        (RuntimeError("error returned from database: (code: 13) database or disk is full"), "the disk is full"),
+        (RuntimeError("attempt to write a readonly database"), "the store is read-only; make it writable"),
+        (RuntimeError("error returned from database: (code: 26) file is not a database"), "rag ingest --rebuild"),
+        (RuntimeError("Error constructing hnsw segment reader: Error loading hnsw index"), "the store is damaged"),
+    ],
+)
+def test_store_failures_name_the_cause_and_the_fix(tmp_path: Path, exc: Exception, says: str) -> None:
+    line = describe_failure(exc, "writing to", "/data/chroma", make_settings(tmp_path))
+    assert says in line and "\n" not in line
+
+
+def test_a_compaction_error_is_a_full_disk_only_when_the_disk_is_nearly_full(tmp_path: Path) -> None:
+    compaction = RuntimeError("Error in compaction: Failed to apply logs to the metadata segment")
+    roomy = describe_failure(compaction, "writing to", "/data/chroma", make_settings(tmp_path))
+    assert "disk is full" not in roomy and "Error in compaction" in roomy
+    server = describe_failure(compaction, "writing to", "http://x", make_settings(tmp_path, chroma_url="http://x:1"))
+    assert "is its disk full?" in server

@@ -129,18 +129,89 @@
     return node;
   }
 
+  // The answer text: its answer phrase (answer_span: offsets into the text) in a <mark>, and every sentence
+  // that failed its checks wrapped so nobody can miss it.
+  function answerText(answer, byKey) {
+    const span = answer.answer_span;
+    if (!(answer.unsupported || []).length && span && span[1] > span[0]) {
+      const node = el("p", { class: "text" });
+      node.append(
+        ...withMarkers("span", "", answer.text.slice(0, span[0]), byKey).childNodes,
+        el("mark", { class: "answer-phrase" }, answer.text.slice(span[0], span[1])),
+        ...withMarkers("span", "", answer.text.slice(span[1]), byKey).childNodes,
+      );
+      return node;
+    }
+    return checkedText(answer, byKey);
+  }
+
+  function checkedText(answer, byKey) {
+    const node = el("p", { class: "text" });
+    const reasons = new Map((answer.claims || []).filter((c) => !c.supported).map((c) => [c.text, c.reasons]));
+    let rest = answer.text;
+    for (const sentence of answer.unsupported || []) {
+      const marked = `${sentence} [unverified]`;
+      const at = rest.indexOf(marked);
+      if (at < 0) continue;
+      node.append(withMarkers("span", "", rest.slice(0, at), byKey));
+      const why = reasons.get(sentence) || [];
+      const flagged = withMarkers("span", "unverified", sentence, byKey);
+      flagged.prepend(el("strong", { class: "badge" }, "Unverified"), " ");
+      if (why.length) flagged.title = why.join("; ");
+      node.append(flagged);
+      if (why.length) node.append(el("span", { class: "why" }, ` (${why.join("; ")})`));
+      rest = rest.slice(at + marked.length);
+    }
+    node.append(withMarkers("span", "", rest, byKey));
+    return node;
+  }
+
+  // One entry per article: its citation buttons, then each quote.
+  function sourceList(citations) {
+    const list = el("ol", { class: "sources", "aria-label": "Sources" });
+    const groups = new Map();
+    for (const c of citations) {
+      if (!groups.has(c.article_id)) groups.set(c.article_id, []);
+      groups.get(c.article_id).push(c);
+    }
+    for (const group of groups.values()) {
+      const item = el("li", {}, ...group.map((c) => citeButton(c, `[${c.key}]`)), " ", sourceLabel(group[0]));
+      for (const c of group) item.append(el("q", {}, c.quote));
+      list.append(item);
+    }
+    return list;
+  }
+
   function renderAnswer(box, answer) {
     const byKey = new Map(answer.citations.map((c) => [c.key, c]));
-    const parts = [withMarkers("p", "text", answer.text, byKey)];
+    const parts = [answerText(answer, byKey)];
+    for (const note of answer.notes || []) parts.push(el("p", { class: "note" }, `Note: ${note}`));
+    if (answer.refused && answer.unverified_text) {
+      // Every sentence failed its checks: the refusal stands; the model's text only behind a toggle.
+      const details = el("details", { class: "unverified-text" });
+      details.append(el("summary", {}, "Show the model's unverified text (it failed every check)"));
+      details.append(el("p", { class: "unverified" }, el("strong", { class: "badge" }, "Unverified"), " ", answer.unverified_text));
+      const list = el("ul", { class: "why" });
+      for (const c of answer.claims || []) if (!c.supported) list.append(el("li", {}, `${c.text}: ${c.reasons.join("; ")}`));
+      details.append(list);
+      parts.push(details);
+    }
+    if ((answer.claims || []).some((c) => c.llm)) {
+      const list = el("ul", { class: "model-check", "aria-label": "Model check, beside the rules" });
+      for (const c of answer.claims) {
+        list.append(el("li", {}, `Model check: ${c.llm || "not checked"}${c.llm_reason ? " (" + c.llm_reason + ")" : ""} — ${c.text}`));
+      }
+      parts.push(list);
+    }
     if (answer.standalone_question && answer.standalone_question !== answer.question) {
       parts.push(el("p", { class: "searched" }, `Searched for: ${answer.standalone_question}`));
     }
-    if (answer.citations.length) {
-      const list = el("ol", { class: "sources", "aria-label": "Sources" });
-      for (const c of answer.citations) {
-        list.append(el("li", {}, citeButton(c, `[${c.key}]`), " ", sourceLabel(c), el("q", {}, c.quote)));
-      }
-      parts.push(list);
+    if (answer.citations.length) parts.push(sourceList(answer.citations));
+    if (answer.refused && answer.closest && answer.closest.length) {
+      const near = el("ol", { class: "sources closest", "aria-label": "Closest passages" });
+      for (const c of answer.closest) near.append(el("li", {}, sourceLabel(c), el("q", {}, c.quote)));
+      parts.push(el("p", { class: "closest-label" }, "Closest passages (they do not answer the question):"), near);
+      if (answer.coverage_note) parts.push(el("p", { class: "coverage" }, answer.coverage_note));
     }
     if (answer.as_of) parts.push(el("p", { class: "asof" }, `As of ${answer.as_of} (newest cited article)`));
     box.classList.toggle("refused", answer.refused);

@@ -1,0 +1,153 @@
+"""Who may write a store: one writer at a time on an embedded store, leased runs on a Chroma server.
+
+Embedded Chroma loses vectors when two processes write to it at once, so a writing run holds an exclusive
+advisory lock (``flock``) on ``<data dir>/chroma.lock`` from start to end; the kernel drops it when the
+process ends, however it ends. A second writer fails at once or waits; readers never take the lock.
+
+A Chroma server can be written from several machines, where no lock can be shared. There each run keeps a
+lease record (run id, host, pid, heartbeat) that it renews while it runs, and stamps its run id on everything
+it writes. A run is dead when its lease is gone, has not been renewed for ``LEASE_TTL`` seconds, or names a
+process on this host that no longer exists; only what dead runs left half-written counts as orphaned.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import errno
+import fcntl
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from rag.errors import StoreBusyError
+
+#: A lease not renewed for this long belongs to a dead run (machines' clocks must agree to within it).
+LEASE_TTL = 120.0
+#: How often a live run renews its lease.
+HEARTBEAT = 15.0
+
+
+class WriteLock:
+    """The embedded store's writer lock: an exclusive ``flock`` on a file beside the store."""
+
+    def __init__(self, path: Path, store: str) -> None:
+        self.path = path
+        self.store = store
+        self._fd: int | None = None
+
+    def acquire(self, on_wait: Callable[[str], None] | None = None) -> None:
+        """Take the lock; if another process holds it, raise StoreBusyError, or wait when ``on_wait`` is given
+        (it is told why first). OSError when the lock file cannot be written."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = self.holder(fd)
+            if on_wait is None:
+                os.close(fd)
+                raise StoreBusyError(
+                    f"another run ({holder}) is writing to the store at {self.store}; "
+                    "wait for it to finish, or re-run with --wait"
+                ) from None
+            on_wait(f"waiting for another run ({holder}) to finish writing to {self.store}…")
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            except BaseException:  # Ctrl-C while waiting
+                os.close(fd)
+                raise
+        with contextlib.suppress(OSError):  # who holds it is only for the message a waiting run prints
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"pid {os.getpid()}, since {dt.datetime.now():%H:%M:%S}".encode(), 0)
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is None:
+            return
+        with contextlib.suppress(OSError):
+            os.ftruncate(self._fd, 0)
+        os.close(self._fd)  # closing the descriptor releases the flock
+        self._fd = None
+
+    @staticmethod
+    def holder(fd: int) -> str:
+        with contextlib.suppress(OSError):
+            text = os.pread(fd, 200, 0).decode("utf-8", "replace").strip()
+            if text:
+                return text
+        return "pid unknown"
+
+
+class Leases:
+    """Run leases kept as records of a Chroma collection (handed over by the store, which owns Chroma)."""
+
+    def __init__(self, collection: Any) -> None:
+        self.collection = collection
+        self.run: str | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def take(self, run: str) -> None:
+        """Record ``run`` as live and keep renewing it from a background thread until ``release``; forget
+        the leases of dead runs."""
+        meta = {"host": socket.gethostname(), "pid": os.getpid(), "pstart": _process_start(os.getpid())}
+        self.collection.upsert(ids=[run], embeddings=[[1.0]], metadatas=[{**meta, "beat": time.time()}])
+        dead = set(self.collection.get(include=[])["ids"]) - self.live()
+        if dead:
+            self.collection.delete(ids=sorted(dead))
+        self.run = run
+        self._thread = threading.Thread(target=self._renew, name="rag-lease", daemon=True)
+        self._thread.start()
+
+    def release(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        if self.run is not None:
+            with contextlib.suppress(Exception):  # an expired lease is as good as a deleted one
+                self.collection.delete(ids=[self.run])
+            self.run = None
+
+    def live(self) -> set[str]:
+        """Ids of runs that may still be writing (this one included)."""
+        res = self.collection.get(include=["metadatas"])
+        now, host = time.time(), socket.gethostname()
+        out: set[str] = set()
+        for run, meta in zip(res["ids"], res["metadatas"] or [], strict=False):
+            meta = meta or {}
+            if now - float(meta.get("beat", 0)) > LEASE_TTL:
+                continue
+            if meta.get("host") == host and not _alive(int(meta.get("pid", 0)), str(meta.get("pstart", ""))):
+                continue
+            out.add(run)
+        return out
+
+    def _renew(self) -> None:
+        while not self._stop.wait(HEARTBEAT):
+            with contextlib.suppress(Exception):  # a failed renewal shows up in the run's own next write
+                self.collection.update(ids=[self.run], metadatas=[{"beat": time.time()}])
+
+
+def _process_start(pid: int) -> str:
+    """When a process started (Linux clock ticks since boot), to tell it from a later one reusing its pid."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def _alive(pid: int, started: str) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except OSError as exc:
+        if exc.errno != errno.EPERM:
+            return False
+    return not started or _process_start(pid) in {"", started}

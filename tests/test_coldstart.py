@@ -1,0 +1,64 @@
+"""A cold `rag ask`: it imports only what answering needs, and `--timings` reports each start-up phase."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import cli_env, run_cli
+
+Q = "How many North Korean soldiers does the Pentagon estimate have been sent to eastern Russia?"
+#: Packages the ask path must not import: web serving, HTML and feed parsing, the LLM client, LangChain,
+#: and the tokenizer used only for chunking.
+NOT_FOR_ASK = (
+    "fastapi",
+    "uvicorn",
+    "trafilatura",
+    "feedparser",
+    "langchain_openai",
+    "langchain_core",
+    "openai",
+    "tiktoken",
+)
+
+PROBE = """
+import json, sys
+from rag.cli import main
+code = main(sys.argv[1:])
+print(json.dumps(sorted({m.split(".")[0] for m in sys.modules})), file=sys.stderr)
+"""
+
+
+def test_ask_imports_nothing_it_does_not_use(tmp_path: Path) -> None:
+    assert run_cli(tmp_path, "ask", "--json", Q).returncode == 0  # the store now holds the sample article
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, "ask", "--json", Q],
+        env=cli_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    imported = set(json.loads(done.stderr.strip().splitlines()[-1]))
+    assert {"chromadb", "onnxruntime", "tantivy"} <= imported  # the probe sees real imports
+    assert not imported & set(NOT_FOR_ASK), imported & set(NOT_FOR_ASK)
+
+
+def test_timings_report_each_phase(tmp_path: Path) -> None:
+    done = run_cli(tmp_path, "ask", "--json", "--timings", Q)
+    assert done.returncode == 0, done.stderr
+    phases = json.loads(done.stdout)["phases"]
+    assert list(phases) == [
+        "settings",
+        "imports",
+        "store open (imports chromadb)",
+        "index load",
+        "embedder load (imports onnxruntime)",
+        "answer",
+    ]
+    assert all(p["wall_s"] >= 0 and p["cpu_s"] >= 0 for p in phases.values())
+    table = run_cli(tmp_path, "ask", "--timings", "--no-stream", Q, env=cli_env(tmp_path))
+    assert "store open" in table.stderr and "total" in table.stderr and "Pentagon" in table.stdout

@@ -14,11 +14,9 @@ Q = "How many North Korean soldiers does the Pentagon estimate have been sent to
 def test_quickstart_ask_on_an_empty_store_ingests_the_corpus_and_answers(tmp_path: Path) -> None:
     proc = run_cli(tmp_path, "ask", Q)
     assert proc.returncode == 0, proc.stderr
-    assert (
-        "approximately 10,000 North Korean soldiers have been deployed to eastern Russia for training [1]"
-        in (proc.stdout.replace(". [1]", " [1]").replace("training, a significant", "training [1]"))
-        or "10,000" in proc.stdout
-    )
+    [answer, _] = proc.stdout.split("\n\nSources:", 1)
+    assert "approximately 10,000 North Korean soldiers have been deployed to eastern Russia" in answer
+    assert answer.rstrip().endswith("[1]")
     assert "Sources:" in proc.stdout and "[1] Trudeau and Yoon" in proc.stdout and "2024-10-29" in proc.stdout
     assert "the store was empty" in proc.stderr
     again = run_cli(tmp_path, "ask", Q)

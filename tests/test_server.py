@@ -24,9 +24,8 @@ from rag.server import create_app
 from rag.sessions import Sessions
 from rag.webguard import check_bind
 from tests.appserver import serving
-from tests.conftest import PROJECT, SAMPLE_ID, cli_env, make_settings
+from tests.conftest import KEY, PROJECT, SAMPLE_ID, cli_env, llm_settings, make_settings
 from tests.openai_server import FakeOpenAI, Reply
-from tests.test_answer_llm import KEY, llm_settings
 
 Q = "How many North Korean soldiers does the Pentagon estimate have been sent to eastern Russia?"
 TOKEN = "tok-" + "s3cr3t-server-token-0123456789"

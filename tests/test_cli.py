@@ -37,7 +37,7 @@ def test_refusal_and_filters(tmp_path: Path) -> None:
     future = run_cli(tmp_path, "ask", "--json", "--since", "2025-01-01", Q)
     assert json.loads(future.stdout)["refused"] is True
     bad = run_cli(tmp_path, "ask", "--since", "2024-13-01", Q)
-    assert bad.returncode == 2 and "not a date" in bad.stderr
+    assert bad.returncode == 2 and "impossible date" in bad.stderr
 
 
 def test_ingest_reports_skips_with_exit_3_and_reingest_is_a_noop(tmp_path: Path) -> None:

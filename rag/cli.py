@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import difflib
 import io
 import json
 import os
-import re
 import signal
 import sys
 import threading
@@ -19,8 +19,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from rag import render
-from rag.errors import ConfigError, RagError
+from rag import dates, render
+from rag.errors import ConfigError, EmptyWindowError, RagError
 from rag.phases import Phases
 from rag.settings import Settings
 
@@ -29,23 +29,32 @@ EXIT_SKIPPED = 3
 
 def _date(value: str) -> dt.date:
     try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date: {value!r} (use YYYY-MM-DD)") from None
+        return dates.parse_date(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _since(value: str) -> dt.date:
     """A date, or a span back from today: 24h, 36h, 3d, 2w."""
-    m = re.fullmatch(r"(\d+)\s*([hdw])", value.strip().lower())
-    if m:
-        n, unit = int(m.group(1)), m.group(2)
-        days = -(-n // 24) if unit == "h" else n * (7 if unit == "w" else 1)
-        return dt.date.today() - dt.timedelta(days=days)
-    return _date(value)
+    try:
+        return dates.parse_since(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, except that a mistyped command gets the closest one suggested."""
+
+    def _check_value(self, action: argparse.Action, value: Any) -> None:
+        if isinstance(action, argparse._SubParsersAction) and value not in action.choices:
+            close = difflib.get_close_matches(str(value), list(action.choices), n=1, cutoff=0.5)
+            hint = f"; did you mean `{close[0]}`?" if close else ""
+            raise argparse.ArgumentError(action, f"unknown command {value!r}{hint} (see `rag --help`)")
+        super()._check_value(action, value)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     g = common.add_argument_group("store and engine (also settable by environment, see `rag config`)")
     g.add_argument("--data-dir", type=Path, default=argparse.SUPPRESS, help="local store and caches (RAG_DATA_DIR)")
     g.add_argument("--chroma-url", default=argparse.SUPPRESS, help="use a Chroma server (RAG_CHROMA_URL)")
@@ -63,13 +72,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="answerer: extractive quotes sources verbatim; llm needs OPENAI_API_KEY or OPENAI_BASE_URL",
     )
 
-    filters = argparse.ArgumentParser(add_help=False)
+    filters = _Parser(add_help=False)
     f = filters.add_argument_group("filters")
     f.add_argument("--since", type=_date, help="only articles published on or after this date (YYYY-MM-DD)")
     f.add_argument("--until", type=_date, help="only articles published on or before this date (YYYY-MM-DD)")
     f.add_argument("--outlet", action="append", default=[], help="only this outlet (repeatable)")
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="rag",
         description="A news desk in a box: ingest news articles, ask questions, get answers quoted from "
         "dated sources. Works offline by default; set OPENAI_API_KEY (or OPENAI_BASE_URL) to use an LLM.",
@@ -86,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
         "are not re-embedded; feeds are polled with conditional requests. Bad inputs and dead feeds or pages "
         "are skipped with one line each and exit status 3.",
     )
+    p.set_defaults(func=cmd_ingest)
     p.add_argument("paths", nargs="*", metavar="PATH", help="files, folders, or http(s) article URLs")
     p.add_argument("--feeds", type=Path, help="a feeds file (TOML: [[feed]] url/name, [[page]] url) to poll")
     p.add_argument("--prune", action="store_true", help="remove stored articles not found in these inputs")
@@ -104,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
         "the articles cannot answer gets a plain refusal. Ingests the bundled corpus first if the store "
         "is empty.",
     )
+    p.set_defaults(func=cmd_ask)
     p.add_argument("question", nargs="+", help="the question (quote it or not)")
     p.add_argument("--json", action="store_true", help="print the Answer as JSON")
     p.add_argument("--no-stream", action="store_true", help="print the answer only when complete")
@@ -118,12 +129,29 @@ def build_parser() -> argparse.ArgumentParser:
         description="An interactive conversation: follow-up questions are understood in context. "
         "Commands: /sources (full quotes for the last answer), /reset (forget the conversation), /quit.",
     )
+    p.set_defaults(func=cmd_chat)
 
-    p = sub.add_parser("config", parents=[common], help="print the effective settings (key masked)")
-    p.add_argument("--json", action="store_true")
+    p = sub.add_parser(
+        "config",
+        parents=[common],
+        help="print the effective settings (key masked)",
+        description="Print every setting with its value, where it came from (default, environment, flag) and "
+        "what it does, then which engine answers. Secrets are masked. Settings come from RAG_* environment "
+        "variables, OPENAI_API_KEY / OPENAI_BASE_URL, and the flags above.",
+    )
+    p.set_defaults(func=cmd_config)
+    p.add_argument("--json", action="store_true", help="print the settings as JSON (environment name → value)")
 
-    p = sub.add_parser("status", parents=[common], help="what the store holds and how it was built")
-    p.add_argument("--json", action="store_true")
+    p = sub.add_parser(
+        "status",
+        parents=[common],
+        help="what the store holds and how it was built",
+        description="Print what the store holds: the number of articles and chunks, the range of publication "
+        "dates, the outlets with their article counts, the newest article, and how the index was built "
+        "(embedder and chunking fingerprint). Reads metadata only; nothing is embedded or changed.",
+    )
+    p.set_defaults(func=cmd_status)
+    p.add_argument("--json", action="store_true", help="print the same as JSON")
 
     p = sub.add_parser(
         "brief",
@@ -137,8 +165,13 @@ def build_parser() -> argparse.ArgumentParser:
         "<date>.<format> (and <date>.json) in the briefs folder and prints the brief (for html: only the saved "
         "file's path). An empty window is an error (exit 1), never an empty file.",
     )
+    p.set_defaults(func=cmd_brief)
     p.add_argument("--date", type=_date, help="the day to brief (default: the newest day in the store)")
-    p.add_argument("--since", type=_since, help="window start: a date, or a span back from today such as 24h or 3d")
+    p.add_argument(
+        "--since",
+        type=_since,
+        help=f"window start: YYYY-MM-DD, or a span back from today ({dates.RELATIVE_FORMS})",
+    )
     p.add_argument("--until", type=_date, help="window end (default: --date, or today with --since)")
     p.add_argument("--format", choices=["md", "html", "json"], default="md", help="output format (default md)")
     p.add_argument("--out", type=Path, help="briefs folder (default: RAG_BRIEFS, ./briefs)")
@@ -159,6 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
         "cached store. "
         "Exit status 1 when a citation does not resolve or --check finds a regression.",
     )
+    p.set_defaults(func=cmd_eval)
     p.add_argument("suites", nargs="*", type=Path, metavar="SUITE", help="YAML suite files")
     p.add_argument("--dataset", type=Path, action="append", default=[], help="a dataset folder (repeatable)")
     p.add_argument("--limit", type=int, default=0, help="only the first N questions of a dataset")
@@ -192,9 +226,10 @@ def build_parser() -> argparse.ArgumentParser:
         "and print ingestion throughput, retrieval and answer latency (p50/p95), peak memory, and the "
         "speed of a naive embedding baseline run in the same process.",
     )
+    p.set_defaults(func=cmd_bench)
     p.add_argument("--dataset", type=Path, default=Path("../shared/data/realtimeqa-2024"))
     p.add_argument("--limit", type=int, default=0, help="use only the first N articles (0 = all)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument(
         "--scale",
         action="store_true",
@@ -218,6 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
         "extra: pip install -e '.[train]'. The dataset is ingested into its own cached store first (as `rag eval "
         "--dataset` does). Pin the printed sha256 in rag/reader.py to ship the new model.",
     )
+    p.set_defaults(func=cmd_train_reader)
     p.add_argument(
         "--dataset", type=Path, required=True, help="training dataset folder, e.g. ../shared/data/realtimeqa-train"
     )
@@ -237,6 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
         "127.0.0.1 by default; any other address needs RAG_SERVER_TOKEN, which every /api request must then "
         "send as 'Authorization: Bearer <token>'. Ingests the bundled corpus first if the store is empty.",
     )
+    p.set_defaults(func=cmd_serve)
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     p.add_argument("--open", action="store_true", help="open the page in a web browser")
@@ -255,12 +292,14 @@ def settings_from(args: argparse.Namespace) -> Settings:
     return Settings.from_env(**overrides)
 
 
-def _filters(args: argparse.Namespace) -> Any:
-    from rag.types import Filters
+def _filters(args: argparse.Namespace, store: Any) -> Any:
+    """The --since/--until/--outlet filters; an outlet name is matched to the stored ones (see resolve_outlets)."""
+    from rag.types import Filters, resolve_outlets
 
     if args.since and args.until and args.since > args.until:
         raise ConfigError("--since is after --until")
-    return Filters(since=args.since, until=args.until, outlets=tuple(args.outlet))
+    outlets = resolve_outlets(tuple(args.outlet), store.holdings().outlets) if args.outlet else ()
+    return Filters(since=args.since, until=args.until, outlets=outlets)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -279,8 +318,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Every line printed passes the redactor: a key echoed by a model or an error never reaches the terminal.
         sys.stdout, sys.stderr = _Redacting(out, settings.redact), _Redacting(err, settings.redact)
         args.phases.mark("settings")
-        handler = globals()[f"cmd_{args.command.replace('-', '_')}"]
-        return int(handler(args, settings) or 0)
+        return int(args.func(args, settings) or 0)
     except RagError as exc:
         print(f"rag: error: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -402,7 +440,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         phases.mark("embedder load (imports onnxruntime)")
     # The extractive answer takes a fraction of a second: printed whole, its answer phrase can be marked.
     stream = not args.json and not args.no_stream and pipeline.generator.name == "llm"
-    answer = pipeline.ask(question, filters=_filters(args), on_text=_writer() if stream else None)
+    answer = pipeline.ask(question, filters=_filters(args, pipeline.store), on_text=_writer() if stream else None)
     for note in answer.notes:
         print(f"rag: note: {note}", file=sys.stderr)
     phases.mark("answer")
@@ -428,7 +466,7 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     chat_model = _chat_model(settings)  # one client for answers and follow-up rewriting
     pipeline = Pipeline.from_settings(settings, chat_model=chat_model)
     _ensure_corpus(pipeline, quiet=False)
-    convo = Conversation(pipeline, chat_model=chat_model, filters=_filters(args))
+    convo = Conversation(pipeline, chat_model=chat_model, filters=_filters(args, pipeline.store))
     interactive = sys.stdin.isatty()
     engine = f"LLM {settings.model}" if settings.use_llm else "extractive answers"
     print(f"rag chat ({engine}, {pipeline.store.count_articles()} articles). /sources /reset /quit")
@@ -475,6 +513,8 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
             print(f"    (searched for: {answer.standalone_question})")
         for c in answer.citations:
             print("    " + render.source_line(c).replace("\n", "\n    "))
+        if answer.as_of:
+            print("    " + render.as_of(answer))
 
 
 def _color() -> bool:
@@ -486,18 +526,26 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 
     pipeline = Pipeline.from_settings(settings, generator=_NoGenerator())
     store = pipeline.store
-    data = {
-        "location": store.location,
-        "collection": settings.collection,
-        "articles": store.count_articles(),
-        "chunks": store.count_chunks(),
-        "fingerprint": store.fingerprint,
-    }
+    held = store.holdings()
     if args.json:
-        print(json.dumps(data, indent=2))
-    else:
-        for key, value in data.items():
-            print(f"{key:<12} {value}")
+        data = {"location": store.location, "collection": settings.collection, **held.to_dict()}
+        print(json.dumps({**data, "fingerprint": store.fingerprint}, indent=2, ensure_ascii=False))
+        return 0
+    print(f"{'location':<12} {store.location}")
+    print(f"{'collection':<12} {settings.collection}")
+    print(f"{'articles':<12} {held.articles}")
+    print(f"{'chunks':<12} {held.chunks}")
+    if held.first and held.last:
+        print(f"{'dates':<12} {held.first} to {held.last}")
+    if held.outlets:
+        listed = ", ".join(f"{name or 'outlet unknown'} ({n})" for name, n in held.outlets.items())
+        print(f"{'outlets':<12} {listed}")
+    if held.newest:
+        a = held.newest
+        print(f"{'newest':<12} {a.published_iso} {a.title} — {a.outlet or 'outlet unknown'} ({a.id})")
+    print(f"{'fingerprint':<12} {store.fingerprint}")
+    if not held.articles:
+        print("the store is empty: add articles with `rag ingest PATH` (or ask a question to load the sample)")
     return 0
 
 
@@ -512,6 +560,15 @@ def cmd_brief(args: argparse.Namespace, settings: Settings) -> int:
     pipeline = Pipeline.from_settings(settings, generator=_NoGenerator())
     if args.refresh:
         _refresh(pipeline, args.feeds or settings.feeds_file)
+    if args.since and args.until and args.since > args.until:
+        raise ConfigError("--since is after --until")
+    newest = pipeline.store.newest_date() if args.since and not (args.until or args.date) else None
+    if newest and newest < args.since:
+        age = (dt.date.today() - newest).days
+        raise EmptyWindowError(
+            f"no articles since {args.since}: the newest article is from {newest}, {age} days ago; "
+            f"try --since {age + 1}d, or --date {newest}"
+        )
     previous = None
     if args.previous:
         try:

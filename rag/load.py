@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from rag import dates
 from rag.clean import clean_text, looks_binary, strip_markdown
 from rag.settings import MAX_ARTICLE_BYTES
 from rag.types import Article, Skipped
@@ -123,6 +124,13 @@ def _load_text(text: str, source: str, fallback_id: str, *, markdown: bool) -> A
         except (yaml.YAMLError, ValueError) as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" at line {mark.line + 2}" if mark else ""
+            line = m.group(1).split("\n")[mark.line] if mark else ""
+            colon = re.fullmatch(r"\s*([\w-]+):\s*([^\"'].*:.*)", line)
+            if colon:  # `title: Breaking: ...` is YAML for a nested mapping, not a title with a colon
+                key, value = colon.group(1), colon.group(2).strip().replace('"', '\\"')
+                raise LoadError(
+                    f'broken front matter{where}: the {key} contains a colon; put it in quotes: {key}: "{value}"'
+                ) from None
             raise LoadError(f"broken front matter{where}: {getattr(exc, 'problem', None) or exc}") from None
         if loaded is not None and not isinstance(loaded, dict):
             raise LoadError("broken front matter: expected `key: value` lines")
@@ -233,21 +241,10 @@ def parse_date(value: Any, *, today: dt.date | None = None) -> dt.date | None:
     """A publication date from YAML dates, ISO strings or ``YYYY/MM/DD``; LoadError if impossible."""
     if value is None or value == "":
         return None
-    if isinstance(value, dt.datetime):
-        day = value.date()
-    elif isinstance(value, dt.date):
-        day = value
-    elif isinstance(value, str):
-        s = value.strip()
-        m = re.fullmatch(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[T ][0-9:.]+(?:Z|[+-]\d\d:?\d\d)?)?", s)
-        if not m:
-            raise LoadError(f"unreadable date {s!r}; use YYYY-MM-DD")
-        try:
-            day = dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-        except ValueError:
-            raise LoadError(f"impossible date {s!r}") from None
-    else:
-        raise LoadError(f"unreadable date {value!r}; use YYYY-MM-DD")
+    try:
+        day = dates.parse_date(value)
+    except ValueError as exc:
+        raise LoadError(str(exc)) from None
     today = today or dt.date.today()
     if day.year < 1900 or day > today + dt.timedelta(days=2):
         raise LoadError(f"impossible date {day.isoformat()} (before 1900 or in the future)")

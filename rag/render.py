@@ -43,7 +43,7 @@ def sources(answer: Answer, width: int = 100, full: bool = False) -> str:
         for c in group:
             lines.append(quote_block(c, width, f"[{c.key}] " if len(group) > 1 else ""))
     if answer.as_of:
-        lines.append(f"As of {answer.as_of} (newest cited article).")
+        lines.append(as_of(answer))
     if answer.unsupported:
         lines.append(f"{len(answer.unsupported)} sentence(s) marked [unverified]: not supported by the cited source.")
     failed = [c for c in answer.claims if not c.supported]
@@ -64,6 +64,11 @@ def sources(answer: Answer, width: int = 100, full: bool = False) -> str:
         else:
             lines.append("The model's own text failed every check and is withheld (/sources in chat, --json).")
     return "\n".join(lines)
+
+
+def as_of(answer: Answer) -> str:
+    """How current an answer is: the date of its newest cited article."""
+    return f"As of {answer.as_of} (newest cited article)."
 
 
 def closest(answer: Answer, width: int = 100) -> str:

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from rag.metrics import percentile
 from rag.settings import Settings
 from rag.types import Filters
 
@@ -323,7 +324,8 @@ def _rss_mb() -> float:
 
 
 def _pct(values: list[float], q: float) -> float:
-    return float(np.percentile(np.asarray(values) * 1000, q)) if values else 0.0
+    """Seconds in, milliseconds out."""
+    return percentile(values, q) * 1000
 
 
 def _growth(rows: list[dict[str, Any]]) -> dict[str, float]:

@@ -13,7 +13,6 @@ import datetime as dt
 import importlib.resources
 import json
 import logging
-import re
 import threading
 import traceback
 from collections import OrderedDict
@@ -33,6 +32,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from rag.chat import Conversation
+from rag.dates import parse_date
 from rag.errors import Cancelled, EmptyCorpusError, EmptyWindowError, InputError, ProviderError, RagError, StoreError
 from rag.pipeline import Pipeline, clean_question
 from rag.provider import cancel_scope
@@ -62,13 +62,6 @@ class RequestError(Exception):
 
 class ErrorBody(BaseModel):
     error: str = Field(description="one line saying what went wrong and what to do")
-
-
-def parse_date(value: Any) -> dt.date:
-    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-        with contextlib.suppress(ValueError):
-            return dt.date.fromisoformat(value)
-    raise ValueError(f"not a date: {value!r} (use YYYY-MM-DD)")
 
 
 class AskRequest(BaseModel):
@@ -154,7 +147,18 @@ class Desk:
         with self._lock:
             if key in self._briefs:
                 return self._briefs[key]
-        brief = brief_from_store(pipeline, date=day, previous_dir=self.settings.briefs_dir, chat_model=self.chat_model)
+        try:
+            brief = brief_from_store(
+                pipeline, date=day, previous_dir=self.settings.briefs_dir, chat_model=self.chat_model
+            )
+        except EmptyWindowError:
+            # The library's message is written for the command line (it names flags); say it in the API's terms.
+            newest = pipeline.store.newest_date()
+            if newest is None:
+                raise EmptyWindowError("the store has no dated articles yet; add some, then ask again") from None
+            raise EmptyWindowError(
+                f"no articles published on {day}; the newest day with articles is {newest} (date={newest})"
+            ) from None
         data = {**brief.to_dict(), "html": fragment(brief)}  # the page shows what `rag brief --format html` writes
         for story in data["stories"]:
             story.pop("centroid", None)  # 384 numbers per story, for matching the next brief; no use to a client

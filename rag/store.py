@@ -31,7 +31,7 @@ import numpy as np
 from rag.errors import RagError, StaleIndexError, StoreBusyError, StoreError
 from rag.settings import Settings
 from rag.storefaults import describe_failure
-from rag.types import Article, Chunk, Filters
+from rag.types import Article, Chunk, Filters, Holdings
 from rag.writers import Leases, WriteLock
 
 SCHEMA = 1
@@ -503,6 +503,35 @@ class Store:
                     if day and (newest is None or day > newest):
                         newest = day
         return newest
+
+    def holdings(self) -> Holdings:
+        """What the store holds (``rag status``, the web page), from article metadata: no text is read."""
+        if not self._open(create=False):
+            return Holdings()
+        outlets: Counter[str] = Counter()
+        first = last = None
+        newest: tuple[dt.date, str, dict[str, Any]] | None = None
+        n = 0
+        with self._guard("reading"):
+            for ids, metas, _ in self._pages(self._articles, include=["metadatas"]):
+                for aid, m in zip(ids, metas, strict=True):
+                    n += 1
+                    outlets[str(m.get("outlet", ""))] += 1
+                    day = _date(m.get("published"))
+                    if day is None:
+                        continue
+                    first = day if first is None or day < first else first
+                    last = day if last is None or day > last else last
+                    if newest is None or (day, aid) > newest[:2]:
+                        newest = (day, aid, m)
+        return Holdings(
+            articles=n,
+            chunks=self.count_chunks(),
+            first=first,
+            last=last,
+            outlets=dict(sorted(outlets.items(), key=lambda kv: (-kv[1], kv[0]))),
+            newest=article_from(newest[1], None, newest[2]) if newest else None,
+        )
 
     @staticmethod
     def _pages(

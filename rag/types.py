@@ -10,6 +10,8 @@ import datetime as dt
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from rag.errors import ConfigError
+
 
 @dataclass(frozen=True)
 class Article:
@@ -148,6 +150,47 @@ class Filters:
         if self.until and published and published > self.until:
             return False
         return not self.outlets or outlet.lower() in {o.lower() for o in self.outlets}
+
+
+@dataclass(frozen=True)
+class Holdings:
+    """What a store holds, from article metadata alone: counts, date range, outlets, the newest article."""
+
+    articles: int = 0
+    chunks: int = 0
+    first: dt.date | None = None  #: earliest publication date (undated articles are only counted)
+    last: dt.date | None = None
+    outlets: dict[str, int] = field(default_factory=dict)  #: outlet → articles, most first ("" = unknown)
+    newest: Article | None = None  #: the article with the latest date (its text is not loaded)
+
+    def to_dict(self) -> dict[str, Any]:
+        newest = self.newest
+        about = ("id", "title", "outlet", "url", "published_iso")
+        return {
+            "articles": self.articles,
+            "chunks": self.chunks,
+            "first": self.first.isoformat() if self.first else "",
+            "last": self.last.isoformat() if self.last else "",
+            "outlets": self.outlets,
+            "newest": {k.removesuffix("_iso"): getattr(newest, k) for k in about} if newest else None,
+        }
+
+
+def resolve_outlets(asked: tuple[str, ...], known: dict[str, int] | list[str]) -> tuple[str, ...]:
+    """The stored outlet names meant by ``asked``: exact (any case), or the name before the domain suffix
+    (``usatoday`` → ``usatoday.com``). ConfigError naming the known outlets when one matches nothing."""
+    names = [k for k in known if k]
+    out: list[str] = []
+    for name in asked:
+        want = name.strip().lower().removeprefix("www.")
+        exact = [k for k in names if k.lower() == want]
+        loose = [k for k in names if k.lower().removeprefix("www.").split(".")[0] == want.split(".")[0]]
+        found = exact or loose
+        if not found:
+            listed = ", ".join(names[:20]) + (f" and {len(names) - 20} more" if len(names) > 20 else "")
+            raise ConfigError(f"no outlet {name!r} in the store; known outlets: {listed or '(none)'}")
+        out.extend(found)
+    return tuple(dict.fromkeys(out))
 
 
 #: The one refusal sentence: used by the extractive answerer, put into the LLM prompts, checked by tests.

@@ -23,6 +23,9 @@ from tests.openai_server import FakeOpenAI
 PROJECT = Path(__file__).resolve().parent.parent
 SAMPLE_ID = "trudeau-yoon-north-korea-troops"
 DATASET = PROJECT.parent / "shared" / "data" / "realtimeqa-2024"
+KEY = "sk-test-SECRET-0123456789abcdef"
+#: A question the bundled sample article answers.
+SAMPLE_QUESTION = "How many North Korean soldiers does the Pentagon estimate have been sent to eastern Russia?"
 
 
 @pytest.fixture(scope="session")
@@ -40,6 +43,20 @@ def make_settings(tmp: Path, **overrides: Any) -> Settings:
     }
     base.update(overrides)
     return Settings.from_env(env={}, **base)
+
+
+def llm_settings(tmp: Path, fake: FakeOpenAI, **kw: object) -> Settings:
+    """Settings whose LLM is the scripted OpenAI server ``fake`` on loopback."""
+    base: dict[str, object] = {
+        "openai_api_key": KEY,
+        "openai_base_url": fake.base_url,
+        "generator": "llm",
+        "model": "test-model",
+        "max_retries": 2,
+        "timeout": 3.0,
+    }
+    base.update(kw)
+    return make_settings(tmp, **base)
 
 
 @pytest.fixture

@@ -9,30 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from rag.errors import ProviderError
+from rag.errors import ProviderError, StaleIndexError
 from rag.llm import UNVERIFIED, SentenceStream
 from rag.pipeline import Pipeline
 from rag.prompts import load_prompt
 from rag.settings import Settings
 from rag.types import CANNOT_ANSWER
-from tests.conftest import PROJECT, SAMPLE_ID, article_md, make_settings, write
+from tests.conftest import KEY, PROJECT, SAMPLE_ID, article_md, llm_settings, write
+from tests.conftest import SAMPLE_QUESTION as Q
 from tests.openai_server import FakeOpenAI, Reply
-
-KEY = "sk-test-SECRET-0123456789abcdef"
-Q = "How many North Korean soldiers does the Pentagon estimate have been sent to eastern Russia?"
-
-
-def llm_settings(tmp: Path, fake: FakeOpenAI, **kw: object) -> Settings:
-    base: dict[str, object] = {
-        "openai_api_key": KEY,
-        "openai_base_url": fake.base_url,
-        "generator": "llm",
-        "model": "test-model",
-        "max_retries": 2,
-        "timeout": 3.0,
-    }
-    base.update(kw)
-    return make_settings(tmp, **base)
 
 
 @pytest.fixture
@@ -201,7 +186,7 @@ def test_openai_embeddings_are_selectable(tmp_path: Path, fake_openai: FakeOpenA
     assert answer.citations and not answer.refused
     # The index remembers its embedder: switching back to the local model is refused until a rebuild.
     local = Pipeline.from_settings(settings.replace(embedder="local"))
-    with pytest.raises(Exception, match="rag ingest --rebuild"):
+    with pytest.raises(StaleIndexError, match="rag ingest --rebuild"):
         local.ask("anything")
 
 

@@ -19,9 +19,8 @@ from rag.provider import chat_model
 from rag.settings import Settings
 from rag.stories import group
 from rag.types import Article, Briefing, Citation
-from tests.conftest import PROJECT, article_md, make_settings, run_cli, write
+from tests.conftest import PROJECT, article_md, cli_env, llm_settings, run_cli, write
 from tests.openai_server import FakeOpenAI
-from tests.test_answer_llm import llm_settings
 
 PORT = (
     "Dockworkers at 36 ports on the East and Gulf coasts walked off the job on Tuesday after contract talks "
@@ -207,9 +206,21 @@ def test_llm_brief_map_reduce_with_checked_citations(tmp_path: Path, news: Pipel
     assert "untrusted" in map_request[0]["content"] and "45,000" in map_request[1]["content"]
 
 
-def test_settings_for_briefs_are_configurable(tmp_path: Path) -> None:
-    s = make_settings(tmp_path, briefs_dir=tmp_path / "b")
-    assert s.briefs_dir == tmp_path / "b"
+def test_briefs_are_saved_where_rag_briefs_says(tmp_path: Path) -> None:
+    env = cli_env(tmp_path, RAG_BRIEFS=str(tmp_path / "b"))
+    write(
+        tmp_path / "in" / "a.md",
+        article_md(
+            "Port strike",
+            "Dock workers walked out on Tuesday at every port on the coast, the union said in a statement.",
+            published="2024-10-29",
+        ),
+    )
+    assert run_cli(tmp_path, "ingest", "in", env=env).returncode == 0
+    proc = run_cli(tmp_path, "brief", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in (tmp_path / "b").iterdir()) == ["2024-10-29.json", "2024-10-29.md"]
+    assert not (tmp_path / "briefs").exists()
 
 
 LOGO_OLD = (

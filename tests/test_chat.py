@@ -7,9 +7,8 @@ from pathlib import Path
 from rag.chat import Conversation, answer_entity
 from rag.pipeline import Pipeline
 from rag.provider import chat_model
-from tests.conftest import run_cli
+from tests.conftest import llm_settings, run_cli
 from tests.openai_server import FakeOpenAI
-from tests.test_answer_llm import llm_settings
 
 FIRST = "How many North Korean soldiers does the Pentagon estimate have been sent to eastern Russia?"
 

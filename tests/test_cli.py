@@ -14,11 +14,9 @@ Q = "How many North Korean soldiers does the Pentagon estimate have been sent to
 def test_quickstart_ask_on_an_empty_store_ingests_the_corpus_and_answers(tmp_path: Path) -> None:
     proc = run_cli(tmp_path, "ask", Q)
     assert proc.returncode == 0, proc.stderr
-    assert (
-        "approximately 10,000 North Korean soldiers have been deployed to eastern Russia for training [1]"
-        in (proc.stdout.replace(". [1]", " [1]").replace("training, a significant", "training [1]"))
-        or "10,000" in proc.stdout
-    )
+    [answer, _] = proc.stdout.split("\n\nSources:", 1)
+    assert "approximately 10,000 North Korean soldiers have been deployed to eastern Russia" in answer
+    assert answer.rstrip().endswith("[1]")
     assert "Sources:" in proc.stdout and "[1] Trudeau and Yoon" in proc.stdout and "2024-10-29" in proc.stdout
     assert "the store was empty" in proc.stderr
     again = run_cli(tmp_path, "ask", Q)
@@ -39,7 +37,7 @@ def test_refusal_and_filters(tmp_path: Path) -> None:
     future = run_cli(tmp_path, "ask", "--json", "--since", "2025-01-01", Q)
     assert json.loads(future.stdout)["refused"] is True
     bad = run_cli(tmp_path, "ask", "--since", "2024-13-01", Q)
-    assert bad.returncode == 2 and "not a date" in bad.stderr
+    assert bad.returncode == 2 and "impossible date" in bad.stderr
 
 
 def test_ingest_reports_skips_with_exit_3_and_reingest_is_a_noop(tmp_path: Path) -> None:

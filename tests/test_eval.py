@@ -17,9 +17,8 @@ from rag.metrics import Fact, bootstrap_ci, contains, normalise, numbers_in, per
 from rag.pipeline import Pipeline
 from rag.provider import chat_model
 from rag.types import CANNOT_ANSWER, Answer, Chunk, Citation
-from tests.conftest import PROJECT, SAMPLE_ID, cli_env, make_settings, run_cli, write
+from tests.conftest import PROJECT, SAMPLE_ID, cli_env, llm_settings, make_settings, run_cli, write
 from tests.openai_server import FakeOpenAI
-from tests.test_answer_llm import llm_settings
 
 ARTICLE = "The council met on Tuesday. It approved 12,000 pounds for the bridge. The mayor, Ann Lee, agreed."
 
@@ -216,7 +215,9 @@ def test_dataset_mode_asks_with_articles_up_to_the_question_date(tmp_path: Path,
     assert by_id["q1"].passed and by_id["q2"].passed
     assert by_id["q3"].hit is False and "cancelled" not in by_id["q3"].answer  # the future article is out of reach
     # The second run reuses the cached store: nothing to embed.
-    again = run(suite, make_settings(tmp_path), embedder=embedder, vanilla=False)  # type: ignore[arg-type]
+    logged: list[str] = []
+    again = run(suite, make_settings(tmp_path), embedder=embedder, vanilla=False, log=logged.append)  # type: ignore[arg-type]
+    assert any("store ready (nothing to embed: 2 article(s) unchanged)" in line for line in logged), logged
     assert again.arms[0].summary["hit@5"] == ours.summary["hit@5"]
 
 

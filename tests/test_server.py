@@ -24,9 +24,8 @@ from rag.server import create_app
 from rag.sessions import Sessions
 from rag.webguard import check_bind
 from tests.appserver import serving
-from tests.conftest import PROJECT, SAMPLE_ID, cli_env, make_settings
+from tests.conftest import KEY, PROJECT, SAMPLE_ID, cli_env, llm_settings, make_settings
 from tests.openai_server import FakeOpenAI, Reply
-from tests.test_answer_llm import KEY, llm_settings
 
 Q = "How many North Korean soldiers does the Pentagon estimate have been sent to eastern Russia?"
 TOKEN = "tok-" + "s3cr3t-server-token-0123456789"
@@ -92,7 +91,7 @@ BAD_BODIES: list[tuple[str, bytes, int, tuple[str, ...]]] = [
     ("not an object", b'["a question"]', 422, ("JSON object",)),
     ("no body", b"", 422, ("JSON object",)),
     ("question not text", b'{"question": 5}', 422, ("question",)),
-    ("impossible date", b'{"question": "q", "since": "2024-13-01"}', 422, ("since", "not a date")),
+    ("impossible date", b'{"question": "q", "since": "2024-13-01"}', 422, ("since", "impossible date")),
     ("wrong-way window", b'{"question": "q", "since": "2024-11-01", "until": "2024-10-01"}', 422, ("since is after",)),
     ("unknown field", b'{"question": "q", "questions": "q"}', 422, ("questions",)),
 ]
@@ -153,8 +152,10 @@ def test_brief_for_the_newest_day_and_a_given_date(client: httpx.Client) -> None
     assert any("Kursk" in s for story in data["stories"] for s in story["sentences"])
     assert {(m["before"], m["after"]) for story in data["stories"] for m in story["moved"]} == {("3,000", "10,000")}
     assert client.get("/api/brief", params={"date": "2024-10-29"}).json()["date"] == "2024-10-29"
-    assert_error(client.get("/api/brief", params={"date": "2020-01-01"}), 404, "no articles published")
-    assert_error(client.get("/api/brief", params={"date": "2024-13-01"}), 422, "not a date")
+    empty = client.get("/api/brief", params={"date": "2020-01-01"})
+    assert_error(empty, 404, "no articles published on 2020-01-01", "the newest day with articles is 2024-10-29")
+    assert "--" not in empty.json()["error"] and "rag " not in empty.json()["error"]  # no CLI flags or commands
+    assert_error(client.get("/api/brief", params={"date": "2024-13-01"}), 422, "impossible date")
     assert_error(client.get("/api/brief", params={"date": "yesterday"}), 422, "YYYY-MM-DD")
 
 

@@ -15,8 +15,9 @@ from rag.embed import LocalMiniLM
 from rag.pipeline import Pipeline
 from rag.server import create_app
 from tests.appserver import serving
+from tests.conftest import KEY, llm_settings
+from tests.conftest import SAMPLE_QUESTION as Q
 from tests.openai_server import FakeOpenAI, Reply
-from tests.test_answer_llm import KEY, Q, llm_settings
 from tests.test_server import assert_error, events
 
 LONG = " ".join(["How many North Korean soldiers have been deployed to eastern Russia for training?"] * 20)

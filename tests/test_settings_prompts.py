@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -51,10 +52,14 @@ def test_every_secret_setting_is_redacted_from_text() -> None:
     assert Settings.from_env(env={}).redact(text) == text  # nothing set: nothing to hide, nothing replaced
 
 
-def test_shipped_prompts_load_with_versions() -> None:
-    for name in ("answer", "condense"):
-        p = load_prompt(PROJECT / "prompts", name)
-        assert p.version >= 1 and p.tag == f"{name}@{p.version}"
+def test_every_shipped_prompt_loads_with_its_declared_version() -> None:
+    files = sorted((PROJECT / "prompts").glob("*.md"))
+    assert {f.stem for f in files} >= {"answer", "condense", "verify", "judge", "brief_story", "brief_reduce"}
+    for path in files:
+        declared = re.search(r"^version: (\d+)$", path.read_text(encoding="utf-8"), re.MULTILINE)
+        assert declared, path
+        p = load_prompt(PROJECT / "prompts", path.stem)
+        assert (p.name, p.tag) == (path.stem, f"{path.stem}@{declared.group(1)}")
 
 
 def test_a_prompt_with_a_typo_in_a_placeholder_fails_at_load(tmp_path: Path) -> None:

@@ -179,7 +179,20 @@ class Reader:
         ranked = rank(cands, ranker, short, spans, span_scores, m.span_weight)
         evidence = answerable_row(q, cands, feats, ranker, short, spans, rows, span_scores, hits)
         p = float(m.answerable.probability(evidence)[0]) if ranked else 0.0
+        if ranked and p < m.threshold and verbatim_match(q, feats, cands, ranked[0]):
+            p = m.threshold  # the sentence says everything the question says, plus the phrase asked for
         return Reading(q, ranked, p, evidence, cands)
+
+
+def verbatim_match(q: QuestionInfo, feats: np.ndarray, cands: Sequence[Candidate], top: Scored) -> bool:
+    """Whether the chosen sentence holds every content word of a question of two or more, and an answer phrase
+    the question does not: evidence the answerability model, fitted on many-article searches, can underrate on a
+    small store (its rarity and cross-article features then look weak)."""
+    i = next(k for k, c in enumerate(cands) if c is top.cand)
+    lo, hi = top.span
+    phrase = {fold(t) for t in terms(top.text[lo:hi])}
+    cov = float(feats[i, FEATURES.index("cov")])
+    return len(q.weights) >= 2 and cov >= 0.999 and hi > lo and bool(phrase - set(q.weights))
 
 
 def retrieved(cands: Sequence[Candidate], hits: Sequence[Hit]) -> list[Retrieved]:

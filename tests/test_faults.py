@@ -32,6 +32,9 @@ from tests.faultkit import Audit, Results, Worker, audit, audit_dir, clean, corp
 
 pytestmark = pytest.mark.slow
 RESULTS = Results()
+#: Rounds of each repeated fault (kills, concurrent writers, repair races): 10 by default, as the issue asks;
+#: CI may run fewer (RAG_FAULT_ROUNDS) to stay within its time budget.
+ROUNDS = max(2, int(os.environ.get("RAG_FAULT_ROUNDS", "10")))
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -108,12 +111,12 @@ def test_kill_9_at_seeded_random_points_then_a_rerun_completes_the_work(
     reference = clean(paths, embedder, work)
     rng, scale, mid_run = random.Random(1109), 1.0, 0
     worker = Worker(work / "kill-w0")
-    for r in range(10):
+    for r in range(ROUNDS):
         data = work / f"kill-{r}"
         worker.send(data_dir=data, paths=paths)
         scale, _ = kill_point(worker, rng, scale)
         worker.kill()
-        following = Worker(work / f"kill-w{r + 1}") if r < 9 else None  # starts up while this round recovers
+        following = Worker(work / f"kill-w{r + 1}") if r < ROUNDS - 1 else None  # starts up while this round recovers
         p = pipeline(data, embedder)
         before = len(p.store.committed())
         mid_run += before < len(reference.articles)
@@ -122,7 +125,7 @@ def test_kill_9_at_seeded_random_points_then_a_rerun_completes_the_work(
         check("kill -9 during ingest (embedded)", audit(p.store), reference)
         if following is not None:
             worker = following
-    assert mid_run >= 5, f"only {mid_run} of 10 kills landed before the run finished"
+    assert mid_run >= ROUNDS // 2, f"only {mid_run} of {ROUNDS} kills landed before the run finished"
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
@@ -256,7 +259,7 @@ def test_concurrent_ingests_into_the_embedded_store_take_turns(
     first, second = Worker(work / "turns-1"), Worker(work / "turns-2")
     overlapped = 0
     try:
-        for r in range(10):
+        for r in range(ROUNDS):
             data, wait = work / f"turns-{r}", r % 2 == 0
             first.send(data_dir=data, paths=[corpora["a"], corpora["b"]], wait=wait)
             second.send(data_dir=data, paths=[corpora["b"], corpora["c"]], wait=wait)
@@ -274,7 +277,7 @@ def test_concurrent_ingests_into_the_embedded_store_take_turns(
     finally:
         first.close()
         second.close()
-    assert overlapped >= 5, f"only {overlapped} of 10 rounds had the two runs overlap"
+    assert overlapped >= ROUNDS // 2, f"only {overlapped} of {ROUNDS} rounds had the two runs overlap"
 
 
 def test_concurrent_ingests_against_a_chroma_server(
@@ -283,7 +286,7 @@ def test_concurrent_ingests_against_a_chroma_server(
     """Two runs at once, sharing the articles of ``b``: a server has no lock, and nothing may be lost."""
     first, second = Worker(work / "server-1"), Worker(work / "server-2")
     reference = clean([corpora["a"], corpora["b"], corpora["c"]], embedder, work)
-    collections = [f"both{r}" for r in range(10)]
+    collections = [f"both{r}" for r in range(ROUNDS)]
     try:
         for name in collections:
             where = {"chroma_url": server.url, "collection": name}
@@ -323,7 +326,7 @@ def test_start_up_repair_racing_a_live_ingest_on_a_server_keeps_the_live_runs_ch
     live, starter = Worker(work / "race-live"), Worker(work / "race-start")
     reference = clean([corpora["a"]], embedder, work)
     rng, scale, raced = random.Random(2024), 1.0, 0
-    collections = [f"race{r}" for r in range(10)]
+    collections = [f"race{r}" for r in range(ROUNDS)]
     try:
         for r, name in enumerate(collections):
             where = {"chroma_url": server.url, "collection": name}
@@ -338,7 +341,7 @@ def test_start_up_repair_racing_a_live_ingest_on_a_server_keeps_the_live_runs_ch
     finally:
         live.close()
         starter.close()
-    assert raced >= 5, f"only {raced} of 10 repairs started while the first run was writing"
+    assert raced >= ROUNDS // 2, f"only {raced} of {ROUNDS} repairs started while the first run was writing"
     for found in audit_after_restart(server, embedder, work, collections):
         check("repair racing a live ingest (Chroma server)", found, reference)
 

@@ -574,6 +574,6 @@ def test_cli_ingests_feeds_and_urls_and_briefs_with_refresh(site: Site, tmp_path
     assert page.returncode == 0, page.stderr
     refreshed = run_cli(tmp_path, "brief", "--refresh", "--no-save", env=cli_env(tmp_path, RAG_FEEDS=str(feeds)))
     assert refreshed.returncode == 0, refreshed.stderr
-    assert "refresh:" in refreshed.stderr and refreshed.stdout.startswith("# Daily brief")
+    assert "refresh:" in refreshed.stderr and refreshed.stdout.startswith("# Briefing — ")
     bad = run_cli(tmp_path, "ingest", "--prune", "--feeds", str(feeds))
     assert bad.returncode == 2 and "--prune works with files" in bad.stderr

@@ -615,7 +615,7 @@ def _refresh(pipeline: Any, feeds_file: Path) -> None:
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from rag import evalbrief, evalchecks, evalclaims
     from rag.evalcases import load_dataset, load_suite
-    from rag.evalreport import baseline_data, check, print_report, write_report
+    from rag.evalreport import baseline_data, check, print_report, write_index, write_report
     from rag.evaluate import run
 
     chat_model, judge = _chat_model(settings), None
@@ -688,6 +688,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         if path.suffix.lower() not in {".json", ".html", ".htm"}:
             raise ConfigError(f"--report {path}: use a .json or .html file name")
     status = 0
+    written: dict[Path, list[tuple[str, Path]]] = {path: [] for path in args.report}
     for name, job in jobs:
         report = job()
         if report is None:  # a suite over a dataset that is not here
@@ -697,6 +698,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
             for path in args.report:
                 out = path if len(jobs) == 1 else path.with_name(f"{path.stem}.{_slug(name)}.json")
                 evalclaims.write_claims_report(report, out.with_suffix(".json"))
+                written[path].append((name, out.with_suffix(".json")))
                 print(f"report written to {out.with_suffix('.json')}", file=sys.stderr)
             if args.json:
                 print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
@@ -715,6 +717,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
                 evalbrief.write_brief_report(report, out)
             else:
                 write_report(report, out)
+            written[path].append((name, out))
             print(f"report written to {out}", file=sys.stderr)
         if args.json:
             print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
@@ -741,6 +744,10 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
             status = 1
         elif args.check:
             print(f"{name}: no metric below the baseline ({baseline}) by more than {args.tolerance}", file=sys.stderr)
+    for path, reports in written.items():
+        if len(jobs) > 1 and reports:  # FILE itself: an index of the suites' reports
+            write_index(path, reports)
+            print(f"index written to {path}", file=sys.stderr)
     return status
 
 

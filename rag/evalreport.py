@@ -256,6 +256,25 @@ def write_report(report: EvalReport, path: Path) -> None:
         raise ValueError(f"unknown report format {path.suffix!r}: use .json or .html")
 
 
+def write_index(path: Path, written: list[tuple[str, Path]]) -> None:
+    """``--report FILE`` with several suites: FILE itself lists each suite's report (an HTML page of links, or
+    JSON ``{"reports": [{"suite", "file"}]}``), with file names relative to FILE."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = [(name, out.name) for name, out in written]
+    if path.suffix.lower() == ".json":
+        data = {"reports": [{"suite": name, "file": file} for name, file in rows]}
+        path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        return
+    items = "\n".join(
+        f'<li><a href="{html.escape(file, quote=True)}">{html.escape(name)}</a></li>' for name, file in rows
+    )
+    path.write_text(
+        "<!doctype html>\n<html lang=en><meta charset=utf-8><title>rag eval reports</title>\n"
+        f"<h1>rag eval: {len(rows)} report(s)</h1>\n<ul>\n{items}\n</ul>\n</html>\n",
+        encoding="utf-8",
+    )
+
+
 # -- regression gate ----------------------------------------------------------------------------------------
 
 

@@ -22,6 +22,7 @@ from rag.ingest import index_fingerprint, make_chunker
 from rag.load import load_paths
 from rag.metrics import bootstrap_ci, contains, mean, percentile, reciprocal_rank
 from rag.pipeline import DEFAULT_FUSION, Generator, Pipeline, make_generator
+from rag.progress import eta_line
 from rag.prompts import load_prompt
 from rag.sentences import split_spans
 from rag.settings import PACKAGE_DIR, Settings
@@ -292,7 +293,7 @@ def run(
         items = load_paths(suite.corpus)
         if suite.only:
             items = (a for a in items if isinstance(a, Article) and a.id in suite.only)
-        report = arm.pipeline.ingest_items(items)
+        report = arm.pipeline.ingest_items(items, progress=_embedding_progress(arm.name, log))
         log(f"eval [{arm.name}]: store ready ({report.summary()}) in {time.perf_counter() - t0:.1f}s")
         cases = []
         resolve = _resolver(arm.pipeline)
@@ -319,6 +320,19 @@ def run(
         _add_cost(arm_result, settings)
         results.append(arm_result)
     return EvalReport(meta(suite, settings, arms[0].pipeline), results)
+
+
+def _embedding_progress(arm: str, log: Log) -> Callable[[int, int], None]:
+    """A first run embeds the suite's store (minutes for a dataset): a line at the start and every tenth."""
+    started, shown = time.perf_counter(), [-1]
+
+    def progress(done: int, total: int) -> None:
+        step = 10 * done // max(total, 1)
+        if step > shown[0]:
+            shown[0] = step
+            log(eta_line(f"eval [{arm}]: embedding articles", done, total, time.perf_counter() - started))
+
+    return progress
 
 
 def _resolver(pipeline: Pipeline) -> Callable[[str], str | None]:

@@ -209,7 +209,9 @@ def test_dataset_mode_asks_with_articles_up_to_the_question_date(tmp_path: Path,
     write(d / "questions.jsonl", "\n".join(json.dumps(q) for q in qs))
     suite = load_dataset(d)
     assert suite.cases[0].as_of == dt.date(2024, 10, 5)
-    report = run(suite, make_settings(tmp_path), embedder=embedder, vanilla=False)  # type: ignore[arg-type]
+    first: list[str] = []
+    report = run(suite, make_settings(tmp_path), embedder=embedder, vanilla=False, log=first.append)  # type: ignore[arg-type]
+    assert any(line.startswith("eval [ours]: embedding articles: 2/2 (100%)") for line in first), first
     [ours] = report.arms
     by_id = {c.id: c for c in ours.cases}
     assert by_id["q1"].passed and by_id["q2"].passed
@@ -288,6 +290,14 @@ def test_cli_eval_several_suites_write_one_report_each(tmp_path: Path, small_sui
     assert brief["summary"]["facts_cited"] == 1.0
     page = (tmp_path / "r.brief-known-facts.html").read_text()
     assert page.startswith("<!doctype html>") and "facts_cited" in page and "canada-korea-dialogue" in page
-    assert (tmp_path / "r.small.html").exists() and not (tmp_path / "r.html").exists()
+    assert (tmp_path / "r.small.html").exists()
+    # FILE itself is the index of the suites' reports, linking them by relative name.
+    index = (tmp_path / "r.html").read_text()
+    assert index.startswith("<!doctype html>") and 'href="r.small.html"' in index
+    assert 'href="r.brief-known-facts.html"' in index
+    assert json.loads((tmp_path / "out" / "r.json").read_text())["reports"] == [
+        {"suite": "small", "file": "r.small.json"},
+        {"suite": "brief_known_facts", "file": "r.brief-known-facts.json"},
+    ]
     wrong = run_cli(tmp_path, *args, "--report", str(tmp_path / "r.txt"))
     assert wrong.returncode == 2 and "use a .json or .html" in wrong.stderr

@@ -311,7 +311,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     out, err = sys.stdout, sys.stderr
     if threading.current_thread() is threading.main_thread():
         # SIGTERM (a service manager, `timeout`) stops a run as Ctrl-C does: between store calls, lock released.
+        # SIGINT too, explicitly: a process started in the background of a script inherits SIGINT ignored, and
+        # Python then leaves it ignored, so `kill -INT` would let the run go on.
         signal.signal(signal.SIGTERM, signal.default_int_handler)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         args.phases = Phases()
         settings = settings_from(args)

@@ -20,7 +20,7 @@ from rag.briefrender import moved_text
 from rag.cite import markers
 from rag.embed import Embedder
 from rag.errors import BriefCitationError, ConfigError
-from rag.evalcases import Suite, load_dataset
+from rag.evalcases import Suite, load_dataset, suite_type
 from rag.evalreport import REPORT_CSS
 from rag.evaluate import build_arms, meta
 from rag.metrics import Fact, contains, mean
@@ -48,11 +48,7 @@ class BriefEvalReport:
 
 
 def is_brief_suite(path: Path) -> bool:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
-        return False
-    return isinstance(data, dict) and data.get("type") == "brief"
+    return suite_type(path) == "brief"
 
 
 def units(brief: Briefing) -> list[tuple[str, list[int]]]:

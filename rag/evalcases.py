@@ -15,6 +15,16 @@ import yaml
 from rag.errors import ConfigError
 from rag.metrics import Fact, normalise
 
+
+def suite_type(path: Path) -> str:
+    """The ``type:`` a YAML suite file declares ("" when it declares none or cannot be read)."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return ""
+    return str(data.get("type") or "") if isinstance(data, dict) else ""
+
+
 KINDS = (
     "single_fact", "number", "date", "who_where", "two_sentence", "paraphrase",
     "unanswerable", "false_premise", "quiz", "hidden", "follow_up",

@@ -20,6 +20,7 @@ from rag.cite import strip_markers
 from rag.embed import Embedder
 from rag.errors import ConfigError
 from rag.evalbrief import BriefEvalReport, citation_validity, suite_meta
+from rag.evalcases import suite_type
 from rag.evaluate import build_arms
 from rag.load import load_paths
 from rag.settings import Settings
@@ -57,11 +58,7 @@ class CheckSuite:
 
 
 def is_check_suite(path: Path) -> bool:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
-        return False
-    return isinstance(data, dict) and data.get("type") == "brief-checks"
+    return suite_type(path) == "brief-checks"
 
 
 def load_checks(path: Path) -> CheckSuite:

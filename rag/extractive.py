@@ -37,15 +37,21 @@ class ExtractiveGenerator:
     def gate(self, question: str, hits: Sequence[Hit], on_text: OnText | None = None, *, engine: str) -> Answer | None:
         """The refusal when the reader judges these articles cannot answer the question, else None: the LLM
         engine asks this before calling its model, so an unanswerable question costs no call."""
+        return self._read(question, hits, on_text, engine)[1]
+
+    def _read(
+        self, question: str, hits: Sequence[Hit], on_text: OnText | None, engine: str
+    ) -> tuple[Reading, Answer | None]:
+        """The reader's reading, and the refusal when it falls below the threshold."""
         reading = self.reader.read(question, hits)
         if reading.best is None or reading.answerable < self.threshold:
-            return refusal(question, reading, hits, on_text, engine=engine)
-        return None
+            return reading, refusal(question, reading, hits, on_text, engine=engine)
+        return reading, None
 
     def generate(self, question: str, hits: Sequence[Hit], on_text: OnText | None = None) -> Answer:
-        reading = self.reader.read(question, hits)
-        if reading.best is None or reading.answerable < self.threshold:
-            return refusal(question, reading, hits, on_text, engine=self.name)
+        reading, refused = self._read(question, hits, on_text, self.name)
+        if refused is not None:
+            return refused
         chosen = [reading.ranked[0]]
         second = supporting(reading, self.reader.model.support_gap, self.reader.model.support_below)
         if second is not None:

@@ -12,6 +12,7 @@ import json
 import os
 import queue
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,6 +22,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from rag.embed import LocalMiniLM
 from rag.pipeline import Pipeline
@@ -233,3 +236,13 @@ def wait_for(predicate: Any, timeout: float = 600, step: float = 0.05) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition not reached in time")
         time.sleep(step)
+
+
+def without_caps(caps: str, needs: str) -> list[str]:
+    """The command prefix that drops these capabilities (``setpriv``'s ``-cap,-cap`` list) when running as root,
+    who otherwise reads and writes anywhere; [] for anyone else. Skips the test when root has no setpriv."""
+    if os.geteuid() != 0:
+        return []
+    if not shutil.which("setpriv"):
+        pytest.skip(f"as root, {needs} needs setpriv(1) to drop CAP_DAC_OVERRIDE")
+    return ["setpriv", "--bounding-set", caps]

@@ -28,7 +28,7 @@ from rag.embed import LocalMiniLM
 from rag.pipeline import Pipeline
 from rag.store import Store
 from tests.conftest import PROJECT, ChromaServer, article_md, chroma_server, cli_env, make_settings, run_cli, write
-from tests.faultkit import Audit, Results, Worker, audit, audit_dir, clean, corpus, wait_for
+from tests.faultkit import Audit, Results, Worker, audit, audit_dir, clean, corpus, wait_for, without_caps
 
 pytestmark = pytest.mark.slow
 RESULTS = Results()
@@ -192,9 +192,7 @@ def test_a_read_only_or_damaged_store_is_one_line_naming_the_fix_never_a_traceba
     work: Path, corpora: dict[str, Path]
 ) -> None:
     # Root writes anywhere: the commands then run without the capabilities that let it (still as root).
-    drop = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search,-fowner"] if os.geteuid() == 0 else []
-    if drop and not shutil.which("setpriv"):
-        pytest.skip("as root, a read-only store needs setpriv(1) to drop CAP_DAC_OVERRIDE")
+    drop = without_caps("-dac_override,-dac_read_search,-fowner", "a read-only store")
     box = work / "broken-stores"
     data = box / "data"
     env = cli_env(box, RAG_DATA_DIR=str(data))
@@ -375,9 +373,7 @@ def test_prune_spelled_another_way_keeps_what_was_skipped_or_unreadable_and_says
     work: Path, embedder: LocalMiniLM
 ) -> None:
     # Root reads any folder: the ingest then runs without the capabilities that let it (still as root).
-    drop = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search"] if os.geteuid() == 0 else []
-    if drop and not shutil.which("setpriv"):
-        pytest.skip("as root, an unreadable folder needs setpriv(1) to drop CAP_DAC_OVERRIDE")
+    drop = without_caps("-dac_override,-dac_read_search", "an unreadable folder")
     box = work / "prune"
     folder = box / "p7c"
     for name in ("a", "b", "gone"):

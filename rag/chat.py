@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING
 
 from rag.cite import strip_markers
 from rag.followup import Turn as FollowTurn
-from rag.followup import resolve
+from rag.followup import resolve_parts
 from rag.pipeline import Pipeline
 from rag.prompts import load_prompt
-from rag.types import Answer, Filters
+from rag.types import Answer, Filters, FollowUp
 
 if TYPE_CHECKING:
     from rag.provider import ChatModel
@@ -48,14 +48,27 @@ class Conversation:
         return self.turns[-1].answer if self.turns else None
 
     def standalone(self, question: str) -> str:
+        """The question as retrieval searches it: a follow-up rewritten to stand on its own."""
+        return self._rewrite(question)[0]
+
+    def _rewrite(self, question: str) -> tuple[str, FollowUp | None]:
+        """The standalone question, and for a follow-up resolved without an LLM what the reader should read
+        (the resolved question, and the quotes the previous answer already gave)."""
         if not self.turns:
-            return question
-        if self.chat_model is None:
-            last = self.turns[-1]
-            return resolve(
-                question, FollowTurn(last.answer.standalone_question or last.question, answer_entity(last.answer))
-            )
-        return self._condense(question)
+            return question, None
+        if self.chat_model is not None:
+            return self._condense(question), None
+        last = self.turns[-1].answer
+        previous = FollowTurn(
+            last.standalone_question or self.turns[-1].question,
+            answer_entity(last),
+            "" if last.refused else strip_markers(last.text),
+            tuple(" ".join(c.quote.split()) for c in last.citations),
+        )
+        parts = resolve_parts(question, previous)
+        if parts.standalone == question:
+            return question, None
+        return parts.standalone, FollowUp(parts.standalone, frozenset(previous.quoted))
 
     def _condense(self, question: str) -> str:
         assert self.chat_model is not None
@@ -69,8 +82,8 @@ class Conversation:
         return rewritten if 3 <= len(rewritten) <= 1000 else question
 
     def ask(self, question: str, on_text: OnText | None = None) -> Answer:
-        standalone = self.standalone(question)
-        answer = self.pipeline.ask(standalone, filters=self.filters, on_text=on_text)
+        standalone, follow_up = self._rewrite(question)
+        answer = self.pipeline.ask(standalone, filters=self.filters, on_text=on_text, follow_up=follow_up)
         answer.question = question
         answer.standalone_question = standalone
         self.turns.append(Turn(question, answer))

@@ -12,7 +12,7 @@ from rag.cite import as_of, citation
 from rag.lexical import terms
 from rag.reader import Reader, Reading, Scored
 from rag.sentence_features import fold
-from rag.types import CANNOT_ANSWER, Answer, Citation, Hit
+from rag.types import CANNOT_ANSWER, Answer, Citation, FollowUp, Hit
 
 OnText = Callable[[str], None]
 #: How many passages a refusal shows as "closest".
@@ -34,22 +34,41 @@ class ExtractiveGenerator:
     def threshold(self) -> float:
         return self.reader.threshold if self._threshold is None else self._threshold
 
-    def gate(self, question: str, hits: Sequence[Hit], on_text: OnText | None = None, *, engine: str) -> Answer | None:
+    def gate(
+        self,
+        question: str,
+        hits: Sequence[Hit],
+        on_text: OnText | None = None,
+        *,
+        engine: str,
+        follow_up: FollowUp | None = None,
+    ) -> Answer | None:
         """The refusal when the reader judges these articles cannot answer the question, else None: the LLM
         engine asks this before calling its model, so an unanswerable question costs no call."""
-        return self._read(question, hits, on_text, engine)[1]
+        return self._read(question, hits, on_text, engine, follow_up)[1]
 
     def _read(
-        self, question: str, hits: Sequence[Hit], on_text: OnText | None, engine: str
+        self, question: str, hits: Sequence[Hit], on_text: OnText | None, engine: str, follow_up: FollowUp | None
     ) -> tuple[Reading, Answer | None]:
-        """The reader's reading, and the refusal when it falls below the threshold."""
-        reading = self.reader.read(question, hits)
+        """The reader's reading, and the refusal when it falls below the threshold. A follow-up is read as its
+        own resolved question, never answered with a sentence the previous answer already quoted."""
+        if follow_up is None:
+            reading = self.reader.read(question, hits)
+        else:
+            reading = self.reader.read(follow_up.question, hits, seen=follow_up.seen)
         if reading.best is None or reading.answerable < self.threshold:
             return reading, refusal(question, reading, hits, on_text, engine=engine)
         return reading, None
 
-    def generate(self, question: str, hits: Sequence[Hit], on_text: OnText | None = None) -> Answer:
-        reading, refused = self._read(question, hits, on_text, self.name)
+    def generate(
+        self,
+        question: str,
+        hits: Sequence[Hit],
+        on_text: OnText | None = None,
+        *,
+        follow_up: FollowUp | None = None,
+    ) -> Answer:
+        reading, refused = self._read(question, hits, on_text, self.name, follow_up)
         if refused is not None:
             return refused
         chosen = [reading.ranked[0]]

@@ -37,20 +37,70 @@ _CALENDAR = re.compile(
     r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|January|February|March|April|May|June|July|"
     r"August|September|October|November|December|Today|Yesterday|Tomorrow)(?:\s+\d+)?"
 )
+_PERSON_NOUNS = (
+    "person|people|man|woman|men|women|official|leader|president|actor|actress|singer|player|candidate|senator|"
+    "ceo|executive|chief|minister|author|artist|athlete|coach|judge|rapper|musician|hunter|winner|star|doctor|"
+    "lawmaker|governor|mayor|nominee|suspect|gunman|director|founder|billionaire|journalist|anchor|host|"
+    "astronaut|pope|king|queen|prince|princess|chancellor|secretary|spokesperson|lawyer|attorney|"
+    "comedian|writer|pitcher|quarterback|golfer|driver|champion|defendant|victim|boss|manager|chairman"
+)
+# The previous question asked for a person: "who …", or "which/what [up to four words] <person noun>".
 _PERSON_HINT = re.compile(
-    r"\b(who|whom|whose|which (?:\w+ )?(?:person|man|woman|official|leader|president|actor|actress|singer|"
-    r"player|candidate|senator|ceo|executive|minister|author|artist|athlete|coach|judge|rapper|musician|"
-    r"hunter|winner|star))\b",
+    rf"^\s*(?:\w+\s+)?(?:who|whom|whose)\b|\b(?:which|what)\s+(?:[\w&'’.-]+\s+){{0,4}}?(?:{_PERSON_NOUNS})s?\b",
     re.IGNORECASE,
+)
+# "Which/what <noun> …" asking for a thing that "it"/"they" can later mean (not a place or a time).
+_THING_HINT = re.compile(r"^\s*(?:\w+\s+)?(?:which|what)\s+(?:[\w&'’.-]+\s+){0,3}?([a-z]+)\b", re.IGNORECASE)
+_NOT_THINGS = frozenset(
+    "state states country countries city cities county town place places region year years month day date time "
+    "is are was were did does do has have had will would can could".split()
+)
+# A Title-case word: "Carter", "McBride", "O'Neil", "J.", "Yeol"; not "NEW" or "iPhone".
+_TITLE_WORD = r"[A-Z](?:[a-z]|\.(?=\s))[\w’'\-]*"
+_TITLE_RUN = re.compile(rf"{_TITLE_WORD}(?:\s+{_TITLE_WORD})*")
+# Words that start a sentence or stand before a name without being one.
+_LEADING = frozenset(
+    "the a an in on at after before when while but and as for from this that his her their it its he she they we "
+    "i former president president-elect vice sen senator rep gov governor dr mr mrs ms judge ceo prime minister "
+    "director actor actress singer star coach "
+    "secretary pope king queen prince general chief".split()
+)
+# Words that make a capitalised run a place, an organisation or an event rather than a person.
+_NOT_PERSON = frozenset(
+    "county city state states university college department house senate court inc co corp company airlines "
+    "news times post agency administration center centre centers party congress street avenue island beach park "
+    "tour challenge cup prize award awards bank group league association council committee service hospital "
+    "school church museum festival river lake mountain bay coast airport station bridge day week month united "
+    "america american national federal international republic kingdom union north south east west".split()
+)
+_CALENDAR_WORDS = frozenset(
+    "monday tuesday wednesday thursday friday saturday sunday january february march april may june july august "
+    "september october november december today yesterday tomorrow".split()
 )
 
 
 @dataclass(frozen=True)
 class Turn:
-    """What a follow-up can refer to: the question as searched, and the answer's key entity ("" if none)."""
+    """What a follow-up can refer to: the question as searched, the answer's key entity ("" if none), the
+    answer's text and the sentences it quoted (a follow-up asks for something new, not the same quote again)."""
 
     question: str
     entity: str = ""  #: the phrase the answer marked as the answer, e.g. "Ronald Kiger"
+    answer: str = ""  #: the answer's text without citation markers
+    quoted: tuple[str, ...] = ()  #: the sentences the answer quoted
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A follow-up made standalone: ``question`` with its pronouns resolved (what the reader reads) and the
+    previous subject's words it lacks (what retrieval adds to find the same story)."""
+
+    question: str
+    carried: tuple[str, ...] = ()
+
+    @property
+    def standalone(self) -> str:
+        return f"{self.question.rstrip()} ({' '.join(self.carried)})" if self.carried else self.question
 
 
 def is_follow_up(question: str) -> bool:
@@ -66,42 +116,37 @@ def is_follow_up(question: str) -> bool:
 
 def resolve(question: str, previous: Turn | None) -> str:
     """The standalone form of ``question`` given the previous turn (unchanged when it is not a follow-up)."""
+    return resolve_parts(question, previous).standalone
+
+
+def resolve_parts(question: str, previous: Turn | None) -> Resolved:
+    """``resolve``, with the resolved question and the carried subject words kept apart."""
     if previous is None or not previous.question or not is_follow_up(question):
-        return question
+        return Resolved(question)
     person = _person(previous)
-    subject = _subject(previous.question)
-    resolved = question
-    replaced: set[str] = set()
+    thing = _thing(previous)
 
     def swap(m: re.Match[str]) -> str:
         word = m.group(1)
         low = word.lower()
         if low in _PERSONAL and person:
-            replaced.add(person)
             return _PERSONAL[low].format(person)
-        if (
-            low in _NEUTRAL
-            and previous.entity
-            and not _is_person_question(previous.question)
-            and _looks_named(previous.entity)
-        ):
-            replaced.add(previous.entity)
-            return _NEUTRAL[low].format(previous.entity)
-        return word
+        if low in _NEUTRAL and thing:
+            return _NEUTRAL[low].format(thing)
+        return word  # no referent we trust: the carried subject keeps retrieval on the story
 
-    resolved = _PRONOUN.sub(swap, resolved)
+    resolved = _PRONOUN.sub(swap, question)
     resolved = _elided_quantity(_OPENER_ONLY.sub("", resolved, count=1), previous.question)
+    resolved = resolved[:1].upper() + resolved[1:]
     # Carry the previous subject's words the question lacks, so retrieval finds the same story.
     have = set(terms(resolved))
     carried: list[str] = []
-    for w in re.findall(r"[\w’'-]+", subject):
+    for w in re.findall(r"[\w’'-]+", _subject(previous.question)):
         t = terms(w)
         if t and t[0] not in have and w.lower() not in _QUESTION_WORDS and t[0] not in _TIME_WORDS:
             carried.append(w)
             have.add(t[0])
-    if carried:
-        resolved = f"{resolved.rstrip()} ({' '.join(carried)})"
-    return resolved
+    return Resolved(resolved, tuple(carried))
 
 
 _OPENER_ONLY = re.compile(
@@ -130,18 +175,62 @@ def _is_person_question(question: str) -> bool:
     return bool(_PERSON_HINT.search(question))
 
 
-def _looks_named(phrase: str) -> bool:
-    return bool(phrase[:1].isupper())
-
-
 def _person(previous: Turn) -> str:
-    """Who "he"/"she" most likely means: the person the last answer named when the question asked for one, else
-    the last name in the previous question."""
-    if previous.entity and _is_person_question(previous.question):
-        return previous.entity
-    names = _names(previous.question)
-    # The first name is most often the subject, whom a following "he" or "she" means.
-    return names[0] if names else previous.entity if _looks_named(previous.entity) else ""
+    """Who "he"/"she" most likely means. After a question asking for a person: the person the answer marked,
+    else the first person the answer names. Otherwise the first person the previous question names. "" when
+    nothing looks like a person (a pronoun left alone is better than a wrong name)."""
+    if _is_person_question(previous.question):
+        marked = _person_names(previous.entity)
+        named = _person_names(previous.answer)
+        full = [n for n in named if " " in n]
+        if marked and " " in marked[0]:
+            return marked[0]
+        if marked and not re.search(r"[’']s$", previous.entity.strip()):
+            # A surname alone ("Jones"): the answer's fuller form of it when it has one. A possessive mark
+            # ("Delaware's") is more often a place or an organisation: then the first person the answer names.
+            longer = [n for n in full if n.endswith(" " + marked[0])]
+            return longer[0] if longer else marked[0]
+        if full:
+            return full[0]
+    names = _person_names(previous.question, skip_first=True)
+    return names[0] if names else ""
+
+
+def _thing(previous: Turn) -> str:
+    """What "it"/"they" means: the short name the answer gave to a "which/what <thing>" question (a company, a
+    product, a country), "" otherwise (after "where", "when", "who" or a place question the pronoun is the
+    question's own subject, which the carried words already bring)."""
+    m = _THING_HINT.search(previous.question)
+    entity = _unpossessive(previous.entity.strip())
+    if m is None or m.group(1).lower() in _NOT_THINGS or _is_person_question(previous.question):
+        return ""
+    if not entity or not entity[:1].isupper() or len(entity.split()) > 5:
+        return ""
+    return entity
+
+
+def _unpossessive(name: str) -> str:
+    return re.sub(r"[’']s?$", "", name)
+
+
+def _person_names(text: str, *, skip_first: bool = False) -> list[str]:
+    """Capitalised runs that look like a person's name: titles and sentence-initial words dropped, places,
+    organisations, events and calendar words left out ("President-elect Donald Trump" → "Donald Trump")."""
+    out: list[str] = []
+    for m in _TITLE_RUN.finditer(text):
+        words = [_unpossessive(w) for w in m.group().split()]
+        while words and words[0].lower().rstrip(".") in _LEADING:
+            words.pop(0)
+        if not words:
+            continue
+        at_start = m.start() == 0 or bool(re.search(r"[.!?]\s*$", text[: m.start()]))
+        if len(words) == 1 and (at_start and (skip_first or m.group().split()[0] == words[0])):
+            continue  # one capitalised word opening a sentence is grammar, not a name
+        low = {w.lower().rstrip(".") for w in words}
+        if low & _NOT_PERSON or low & _CALENDAR_WORDS or any(len(w) < 2 for w in words):
+            continue
+        out.append(" ".join(words))
+    return out
 
 
 def _names(text: str) -> list[str]:

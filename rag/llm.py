@@ -19,7 +19,7 @@ from rag.prompts import Prompt
 from rag.provider import ChatModel
 from rag.sentences import split_spans
 from rag.settings import Settings
-from rag.types import CANNOT_ANSWER, Answer, ClaimCheck, Hit
+from rag.types import CANNOT_ANSWER, Answer, ClaimCheck, FollowUp, Hit
 from rag.verify import LLMVerifier
 
 OnText = Callable[[str], None]
@@ -28,7 +28,15 @@ OnText = Callable[[str], None]
 class Gate(Protocol):
     """Decides before the model call: a refusal when the context cannot answer, else None."""
 
-    def __call__(self, question: str, hits: Sequence[Hit], on_text: OnText | None, *, engine: str) -> Answer | None: ...
+    def __call__(
+        self,
+        question: str,
+        hits: Sequence[Hit],
+        on_text: OnText | None,
+        *,
+        engine: str,
+        follow_up: FollowUp | None = None,
+    ) -> Answer | None: ...
 
 
 UNVERIFIED = "[unverified]"
@@ -145,11 +153,20 @@ class LLMGenerator:
             "today": self.today.isoformat(),
         }
 
-    def generate(self, question: str, hits: Sequence[Hit], on_text: OnText | None = None) -> Answer:
+    def generate(
+        self,
+        question: str,
+        hits: Sequence[Hit],
+        on_text: OnText | None = None,
+        *,
+        follow_up: FollowUp | None = None,
+    ) -> Answer:
+        """The model's answer, checked claim by claim (``follow_up`` only informs the gate: the model reads the
+        standalone question its condense step wrote)."""
         if not hits:
             return self._refusal(question, hits, on_text)
         if self.gate is not None:  # the reader's answerability: no model call when the context cannot answer
-            refused = self.gate(question, hits, on_text, engine=self.name)
+            refused = self.gate(question, hits, on_text, engine=self.name, follow_up=follow_up)
             if refused is not None:
                 return refused
         reply = self.model.stream(self.prompt, self.inputs(question, hits))

@@ -23,7 +23,7 @@ from rag.reader import Reader
 from rag.retrieve import FusionConfig, Retriever
 from rag.settings import Settings
 from rag.store import Store
-from rag.types import Answer, Filters, Hit
+from rag.types import Answer, Filters, FollowUp, Hit
 
 if TYPE_CHECKING:
     from rag.provider import ChatModel
@@ -41,7 +41,9 @@ class Generator(Protocol):
 
     name: str
 
-    def generate(self, question: str, hits: list[Hit], on_text: OnText | None = None) -> Answer: ...
+    def generate(
+        self, question: str, hits: list[Hit], on_text: OnText | None = None, *, follow_up: FollowUp | None = None
+    ) -> Answer: ...
 
 
 @dataclass
@@ -122,13 +124,22 @@ class Pipeline:
         return report
 
     # -- ask -----------------------------------------------------------------------------------------------
-    def ask(self, question: str, filters: Filters | None = None, on_text: OnText | None = None) -> Answer:
+    def ask(
+        self,
+        question: str,
+        filters: Filters | None = None,
+        on_text: OnText | None = None,
+        *,
+        follow_up: FollowUp | None = None,
+    ) -> Answer:
+        """Retrieve for ``question`` and answer it; a conversation's ``follow_up`` tells the answerer what the
+        question itself says and what the previous answer already quoted."""
         question = clean_question(question)
         searched, notes = self.fit_question(question)
         t0 = time.perf_counter()
         hits = self.retriever.context(searched, self.settings.top_k, filters)
         t1 = time.perf_counter()
-        answer = self.generator.generate(searched, hits, on_text)
+        answer = self.generator.generate(searched, hits, on_text, follow_up=follow_up)
         answer.timings = {"retrieve": t1 - t0, "generate": time.perf_counter() - t1}
         answer.question = question
         answer.standalone_question = answer.standalone_question or searched

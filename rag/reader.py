@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -165,7 +165,12 @@ class Reader:
     def threshold(self) -> float:
         return self.model.threshold
 
-    def read(self, question: str, hits: Sequence[Hit], as_of: dt.date | None = None) -> Reading:
+    def read(
+        self, question: str, hits: Sequence[Hit], as_of: dt.date | None = None, *, seen: Collection[str] = ()
+    ) -> Reading:
+        """Rank the sentences of ``hits`` for ``question``, mark the answer phrase and judge answerability.
+        A sentence in ``seen`` (quoted by the previous answer of a conversation) is not the answer again while
+        another is left; it still counts as evidence for answerability."""
         m = self.model
         q = QuestionInfo.of(question, self.idf)
         cands = candidates(hits)
@@ -176,7 +181,8 @@ class Reader:
         short = shortlist(cands, ranker, m.shortlist)
         spans, rows = span_features(q, cands, short, ranker, self.idf)
         span_scores = m.spans.predict(rows) if spans else np.zeros(0)
-        ranked = rank(cands, ranker, short, spans, span_scores, m.span_weight)
+        repeated = {i for i in short if seen and " ".join(cands[i].text.split()) in seen}
+        ranked = rank(cands, ranker, short, spans, span_scores, m.span_weight, repeated)
         evidence = answerable_row(q, cands, feats, ranker, short, spans, rows, span_scores, hits)
         p = float(m.answerable.probability(evidence)[0]) if ranked else 0.0
         if ranked and p < m.threshold and verbatim_match(q, feats, cands, ranked[0]):
@@ -215,8 +221,11 @@ def rank(
     spans: Sequence[Span],
     span_scores: np.ndarray,
     span_weight: float,
+    repeated: Collection[int] = (),
 ) -> list[Scored]:
-    """The answer's sentence first (its best phrase marked), then the rest of the shortlist by ranker score."""
+    """The answer's sentence first (its best phrase marked), then the rest of the shortlist by ranker score.
+    A ``repeated`` sentence (the previous answer's quote) is not the answer again while the shortlist holds
+    another: it answered the earlier question."""
     if not short:
         return []
     best_span: dict[int, tuple[float, Span]] = {}
@@ -226,7 +235,8 @@ def rank(
     # The answer's sentence: the ranker's score plus the weighted score of the best phrase it holds.
     floor = float(np.min(span_scores)) if len(span_scores) else 0.0
     joint = {i: float(ranker[i]) + span_weight * (best_span[i][0] if i in best_span else floor) for i in short}
-    top = max(short, key=lambda i: joint[i])
+    fresh = [i for i in short if i not in repeated] or list(short)
+    top = max(fresh, key=lambda i: joint[i])
     order = [top, *(i for i in short if i != top)]
     out = []
     for i in order:

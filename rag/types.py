@@ -84,6 +84,16 @@ class Citation:
     end: int
 
 
+@dataclass(frozen=True)
+class FollowUp:
+    """A conversation's follow-up as the answerer sees it: the question with its pronouns resolved but without
+    the carried subject words retrieval searched with, and the sentences the previous answer already quoted (a
+    follow-up asks for something new: the same quote again answers the earlier question, not this one)."""
+
+    question: str
+    seen: frozenset[str] = frozenset()
+
+
 @dataclass
 class ClaimCheck:
     """One claim of a generated answer or brief (a sentence, or a clause with its own citation) and what

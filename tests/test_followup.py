@@ -55,3 +55,41 @@ def test_follow_up_detection() -> None:
     assert is_follow_up("What was the earlier estimate?")
     assert not is_follow_up("Who is the president of South Korea?")
     assert resolve("and then?", None) == "and then?"
+
+
+def test_the_person_is_the_name_in_the_answer_not_a_word_of_the_question() -> None:
+    # "US" is not who "he" is; the marked phrase is cut to the person's name.
+    carter = Turn("Which former US president turned 100 in October 2024?", entity="Jimmy Carter of Georgia")
+    assert resolve("Where was he born?", carter).startswith("Where was Jimmy Carter born?")
+    ceo = Turn("Which former Abercrombie & Fitch CEO was arrested?", entity="Michael Jeffries")
+    assert resolve("Where was he arrested?", ceo).startswith("Where was Michael Jeffries arrested?")
+    titled = Turn("Who did Trump pick for the UN?", entity="President-elect Donald Trump")
+    assert resolve("How old is he?", titled).startswith("How old is Donald Trump?")
+
+
+def test_a_possessive_mark_gives_way_to_the_person_the_answer_names() -> None:
+    previous = Turn(
+        "Who became the first openly transgender person elected to Congress?",
+        entity="Delaware's",
+        answer="NEW CASTLE, Del. – Sarah McBride will be Delaware's next representative in Congress.",
+    )
+    assert resolve("Who did she defeat?", previous).startswith("Who did Sarah McBride defeat?")
+    surname = Turn("Who voiced Darth Vader?", entity="Jones", answer="James Earl Jones, the voice of Vader, died.")
+    assert resolve("How old was he?", surname).startswith("How old was James Earl Jones?")
+
+
+def test_it_after_a_place_or_a_long_phrase_is_left_to_the_carried_subject() -> None:
+    where = Turn("Where was the September 2024 presidential debate held?", entity="Philadelphia")
+    out = resolve("Which network hosted it?", where)
+    assert out.startswith("Which network hosted it?") and "debate" in out
+    state = Turn("In which state was the first severe bird flu case confirmed?", entity="Louisiana")
+    assert resolve("How did the patient catch it?", state).startswith("How did the patient catch it?")
+    long = Turn("What did Coca-Cola recall?", entity="Thousands of Coca-Cola's Minute Maid Zero Sugar Lemonade")
+    assert resolve("Which states was it shipped to?", long).startswith("Which states was it shipped to?")
+    costco = Turn("Which retailer raised its membership fees?", entity="Costco's")
+    assert resolve("How much will its Gold Star membership cost?", costco).startswith("How much will Costco's Gold")
+
+
+def test_without_a_trusted_referent_the_pronoun_stays() -> None:
+    previous = Turn("Who won the race?", entity="", answer="")
+    assert resolve("How old is he?", previous).startswith("How old is he?")

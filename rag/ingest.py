@@ -129,6 +129,56 @@ class _Todo:
     text_hash: str
     size: int  #: bytes of text
     moved_from: str | None  #: a stored article with the same text whose file was renamed to this one
+    existed: bool  #: a committed version was stored before this run (an update, not an addition)
+
+
+#: Record lookups a run makes one at a time before it reads every record at once instead.
+LOOKUPS = 200
+
+
+class _Known:
+    """The store's committed records as one run needs them. A small run (a feed poll adding a few articles)
+    looks each input up by id and by text hash, so adding an article costs O(article), not O(store); after
+    ``LOOKUPS`` lookups, one read of every record is cheaper, and a prune needs them all anyway."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._by_id: dict[str, Committed | None] = {}
+        self._by_text: dict[str, str | None] = {}
+        self._all: dict[str, Committed] | None = None
+        self._lookups = 0
+
+    def _lookup(self) -> bool:
+        """Count a lookup; whether every record is now in memory."""
+        self._lookups += 1
+        if self._all is None and self._lookups > LOOKUPS:
+            self.all()
+        return self._all is not None
+
+    def get(self, article_id: str) -> Committed | None:
+        if article_id not in self._by_id and not self._lookup():
+            self._by_id[article_id] = self.store.records([article_id]).get(article_id)
+        if self._all is not None and article_id not in self._by_id:
+            return self._all.get(article_id)
+        return self._by_id[article_id]
+
+    def holding(self, t_hash: str) -> str | None:
+        """A committed article with this text, if any (the latest committed when several are)."""
+        if t_hash not in self._by_text and not self._lookup():
+            found = self.store.records_with_text(t_hash)
+            self._by_id.update(found)
+            self._by_text[t_hash] = max(found, key=lambda a: (found[a].committed_at, a)) if found else None
+        return self._by_text.get(t_hash)
+
+    def all(self) -> dict[str, Committed]:
+        """Every committed record (read once; what the run looked up before keeps its first answer)."""
+        if self._all is None:
+            self._all = self.store.committed()
+            for aid, c in sorted(self._all.items(), key=lambda kv: kv[1].committed_at):
+                self._by_text.setdefault(c.text_hash, aid)
+            for aid in self._all:
+                self._by_id.setdefault(aid, self._all[aid])
+        return self._all
 
 
 class _Run:
@@ -147,8 +197,8 @@ class _Run:
         self.store, self.embedder, self.chunker, self.lexical = store, embedder, chunker, lexical
         self.progress, self.on_skip, self.max_bytes = progress, on_skip, max_bytes
         self.report = IngestReport()
-        self.committed: dict[str, Committed] = {}
-        self.by_text: dict[str, str] = {}  #: text hash → the article id holding that text
+        self.known = _Known(store)  #: the store's committed records, looked up as needed
+        self.by_text: dict[str, str] = {}  #: text hash → the article id of this run's input holding that text
         self.claimed: dict[str, tuple[str, str]] = {}  #: this run's ids → (source, text hash)
         self.keep: set[str] = set()  #: stored articles duplicated by this run's inputs: not pruned
         self.moved: set[str] = set()  #: stored ids whose file was renamed this run
@@ -166,9 +216,7 @@ class _Run:
             self.store.reset()
             if self.lexical is not None:
                 self.lexical.reset()
-        self.report.repaired_chunks = self.store.repair()
-        self.committed = self.store.committed()
-        self.by_text = {c.text_hash: aid for aid, c in self.committed.items()}
+        self.report.repaired_chunks = self.store.repair_if_needed()
         for item in items:
             self.take(item)
             if self.pending_bytes > BUFFER_BYTES:
@@ -203,7 +251,7 @@ class _Run:
             return
         t_hash = text_hash(item.text)
         self.claimed[item.id] = (item.source, t_hash)
-        twin = self.by_text.get(t_hash)
+        twin = self.by_text.get(t_hash) or self.known.holding(t_hash)
         moved_from = None
         if twin is not None and twin != item.id:
             if self.holds(twin, t_hash):
@@ -215,13 +263,13 @@ class _Run:
             self.report.renamed += 1
         self.by_text[t_hash] = item.id
         c_hash = content_hash(item)
-        old = self.committed.get(item.id)
+        old = self.known.get(item.id)
         if old is not None and old.content_hash == c_hash:
             self.report.unchanged += 1
             if old.source != item.source:
                 self.sources[item.id] = item.source
             return
-        self.pending.append(_Todo(item, c_hash, t_hash, size, moved_from))
+        self.pending.append(_Todo(item, c_hash, t_hash, size, moved_from, old is not None))
         self.pending_bytes += size
 
     def holds(self, article_id: str, t_hash: str) -> bool:
@@ -230,7 +278,8 @@ class _Run:
         if article_id in self.claimed:
             return self.claimed[article_id][1] == t_hash
         if article_id not in self.held:
-            self.held[article_id] = self._reread(self.committed[article_id].source)
+            record = self.known.get(article_id)
+            self.held[article_id] = self._reread(record.source) if record is not None else ""
         return self.held[article_id] == t_hash or self.held[article_id] == "?"
 
     def _reread(self, source: str) -> str:
@@ -289,17 +338,15 @@ class _Run:
         stamp = self.store.put_articles(writes)
         if self.lexical is not None:
             self.lexical.add(Indexed(w.article.id, w.content_hash, stamp, w.chunks) for w in writes)
-        for w in writes:
-            existed = w.article.id in self.committed
-            self.report.updated += existed
-            self.report.added += not existed
+        for todo in group:
+            self.report.updated += todo.existed
+            self.report.added += not todo.existed
 
     def prune(self, renamed: list[str]) -> None:
         """Delete stored articles no input claimed, except those under a path skipped this run."""
-        gone = [
-            aid for aid in self.committed if aid not in self.claimed and aid not in self.keep and aid not in renamed
-        ]
-        kept = [aid for aid in gone if self.under_skip(self.committed[aid].source)]
+        stored = self.known.all()
+        gone = [aid for aid in stored if aid not in self.claimed and aid not in self.keep and aid not in renamed]
+        kept = [aid for aid in gone if self.under_skip(stored[aid].source)]
         self._delete([aid for aid in gone if aid not in kept])
         self.report.pruned = len(gone) - len(kept)
         self.report.not_pruned = len(kept)

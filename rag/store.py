@@ -32,7 +32,7 @@ from rag.errors import RagError, StaleIndexError, StoreBusyError, StoreError
 from rag.settings import Settings
 from rag.storefaults import describe_failure
 from rag.types import Article, Chunk, Filters, Holdings
-from rag.writers import Leases, WriteLock
+from rag.writers import Leases, RunMarks, WriteLock
 
 SCHEMA = 1
 _EPOCH = dt.date(1970, 1, 1)
@@ -147,7 +147,7 @@ class Store:
             yield self._run
             return
         run = uuid.uuid4().hex[:16]
-        release: Callable[[], None]
+        release: Callable[[bool], None]
         if self.settings.chroma_url:
             with self._guard("registering a writer with"):
                 runs = f"{self.settings.collection}-runs"
@@ -157,18 +157,52 @@ class Store:
                         f"another run is writing to the store at {self.location}; wait for it to finish"
                     )
                 leases.take(run)
-            self._leases, release = leases, leases.release
+            self._leases = leases
+
+            def release(clean: bool) -> None:
+                leases.release(clean=clean)
+
         else:
             lock = WriteLock(self.settings.data_dir / "chroma.lock", self.location)
             with self._guard("locking"):
                 lock.acquire(on_wait)
-            release = lock.release
+            marks = self._marks
+            try:
+                marks.begin(run)
+            except OSError as exc:
+                lock.release()
+                raise StoreError(describe_failure(exc, "locking", self.location, self.settings)) from None
+
+            def release(clean: bool) -> None:
+                if clean:
+                    marks.end(run)  # a failed run's mark stays: the next run repairs after it
+                lock.release()
+
         self._run = run
+        clean = False
         try:
             yield run
+            clean = True
         finally:
             self._run, self._leases = None, None
-            release()
+            release(clean)
+
+    @property
+    def _marks(self) -> RunMarks:
+        return RunMarks(self.settings.data_dir / "chroma.runs")
+
+    def unclean_runs(self) -> set[str]:
+        """Runs that ended without finishing cleanly (killed, or failed mid-write), whose leftovers a repair
+        must remove. Embedded: their marks; server: leases that outlived their runs."""
+        if self._leases is not None:
+            with self._guard("reading the runs of"):
+                return self._leases.dead()
+        return set() if self.settings.chroma_url else self._marks.unclean(self._run)
+
+    def repair_if_needed(self) -> int:
+        """``repair`` only when a run ended uncleanly since the last repair: an ingest into a healthy store
+        then costs O(article), not a scan of every chunk."""
+        return self.repair() if self.unclean_runs() else 0
 
     def _require_run(self) -> str:
         if self._run is None:
@@ -313,7 +347,9 @@ class Store:
         any chunk (its run died rewriting it) is uncommitted, so the next ingest of its file re-embeds it.
         On a server, reads go chunks → live runs → records, and candidates are re-read before deletion, so
         a run that committed meanwhile keeps its work."""
+        dead = self.unclean_runs()
         if not self._open(create=False):
+            self._forget(dead)
             return 0
         with self._guard("repairing"):
             chunks = [
@@ -342,7 +378,16 @@ class Store:
             for run, ids in orphans.items():  # only chunks still the dead run's: a live run may rewrite an id
                 for s in range(0, len(ids), 1000):
                     self._chunks.delete(ids=ids[s : s + 1000], where={"run": run} if run else None)
+        self._forget(dead)
         return sum(len(ids) for ids in orphans.values())
+
+    def _forget(self, runs: set[str]) -> None:
+        """The runs a completed repair cleaned up after are no longer unclean."""
+        if self._leases is not None:
+            with self._guard("updating the runs of"):
+                self._leases.forget(runs)
+        else:
+            self._marks.forget(runs)
 
     # -- reads: committed articles only ----------------------------------------------------------------
     def committed(self) -> dict[str, Committed]:
@@ -364,6 +409,21 @@ class Store:
                 for aid, m in zip(ids, metas, strict=True):
                     out[aid] = _committed(m)
         return out
+
+    def records(self, ids: list[str]) -> dict[str, Committed]:
+        """The committed records of these articles, read by id (missing ids are not committed)."""
+        if not ids or not self._open(create=False):
+            return {}
+        with self._guard("reading"):
+            return self._records(ids)
+
+    def records_with_text(self, text_hash: str) -> dict[str, Committed]:
+        """The committed articles whose text has this hash (a duplicate, or a renamed file's old id)."""
+        if not self._open(create=False):
+            return {}
+        with self._guard("reading"):
+            res = self._articles.get(where={"text_hash": text_hash}, include=["metadatas"])
+        return {aid: _committed(m) for aid, m in zip(res["ids"], res["metadatas"], strict=True)}
 
     def _records(self, ids: list[str]) -> dict[str, Committed]:
         """The committed records of these articles (missing ids are not committed)."""

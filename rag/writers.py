@@ -83,6 +83,37 @@ class WriteLock:
         return "pid unknown"
 
 
+class RunMarks:
+    """The embedded store's record of runs that have not ended cleanly: a file per run in
+    ``<data dir>/chroma.runs/``, written when the run takes the lock and removed when it ends without an
+    error. A file whose run is not this one names a run that was killed or failed mid-write: the next run
+    repairs. No folder at all means a store written before runs were marked, which is repaired once."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def begin(self, run: str) -> None:
+        first = not self.folder.is_dir()
+        self.folder.mkdir(parents=True, exist_ok=True)
+        if first:
+            (self.folder / "legacy").write_text("repair once: written before runs were marked\n", encoding="utf-8")
+        (self.folder / run).write_text(f"pid {os.getpid()}\n", encoding="utf-8")
+
+    def end(self, run: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            (self.folder / run).unlink()
+
+    def unclean(self, current: str | None) -> set[str]:
+        if not self.folder.is_dir():
+            return set()
+        return {p.name for p in self.folder.iterdir() if p.name != current and not p.name.startswith(".")}
+
+    def forget(self, runs: set[str]) -> None:
+        for run in runs:
+            with contextlib.suppress(FileNotFoundError):
+                (self.folder / run).unlink()
+
+
 class Leases:
     """Run leases kept as records of a Chroma collection (handed over by the store, which owns Chroma)."""
 
@@ -93,25 +124,33 @@ class Leases:
         self._thread: threading.Thread | None = None
 
     def take(self, run: str) -> None:
-        """Record ``run`` as live and keep renewing it from a background thread until ``release``; forget
-        the leases of dead runs."""
+        """Record ``run`` as live and keep renewing it from a background thread until ``release``. The leases
+        of dead runs stay until a repair has cleaned up after them (``dead``, ``forget``)."""
         meta = {"host": socket.gethostname(), "pid": os.getpid(), "pstart": _process_start(os.getpid())}
         self.collection.upsert(ids=[run], embeddings=[[1.0]], metadatas=[{**meta, "beat": time.time()}])
-        dead = set(self.collection.get(include=[])["ids"]) - self.live()
-        if dead:
-            self.collection.delete(ids=sorted(dead))
         self.run = run
         self._thread = threading.Thread(target=self._renew, name="rag-lease", daemon=True)
         self._thread.start()
 
-    def release(self) -> None:
+    def release(self, *, clean: bool = True) -> None:
+        """Stop renewing. A clean end deletes the lease; a run that failed leaves it to expire, so the next
+        run sees a dead run and repairs after it."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
-        if self.run is not None:
+        if self.run is not None and clean:
             with contextlib.suppress(Exception):  # an expired lease is as good as a deleted one
                 self.collection.delete(ids=[self.run])
-            self.run = None
+        self.run = None
+
+    def dead(self) -> set[str]:
+        """Runs whose lease outlived them: they may have left half-written articles."""
+        return set(self.collection.get(include=[])["ids"]) - self.live()
+
+    def forget(self, runs: set[str]) -> None:
+        """Drop dead runs' leases once a repair has removed what they left."""
+        if runs:
+            self.collection.delete(ids=sorted(runs))
 
     def live(self) -> set[str]:
         """Ids of runs that may still be writing (this one included)."""

@@ -159,3 +159,24 @@ def test_answers_never_quote_an_article_that_is_not_committed(
         answer = p.ask("How much will the new bridge toll be?")
     assert hits and all(h.chunk.article_id == "a" for h in hits)
     assert all(c.article_id == "a" for c in answer.citations) and "7 dollars" not in answer.text
+
+
+def test_adding_an_article_to_a_healthy_store_reads_no_other_record(
+    tmp_path: Path, settings: Settings, embedder: LocalMiniLM, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for i in range(3):
+        write(tmp_path / "in" / f"a{i}.md", article_md(f"Ferry {i}", BODY.replace("4,000", f"{i + 1},000")))
+    p = _pipeline(settings, embedder)
+    assert p.ingest([tmp_path / "in"]).added == 3
+    scans: list[str] = []
+    for name in ("committed", "repair"):
+        real = getattr(p.store, name)
+        monkeypatch.setattr(p.store, name, lambda real=real, name=name: scans.append(name) or real())
+    write(tmp_path / "new" / "b.md", article_md("Bus", BODY.replace("ferry", "bus")))
+    report = p.ingest([tmp_path / "new"])
+    assert (report.added, report.unchanged) == (1, 0) and scans == []  # O(article): no full read of the store
+    write(tmp_path / "new" / "copy.md", article_md("Ferry 0 again", BODY.replace("4,000", "1,000")))
+    again = p.ingest([tmp_path / "new"])
+    assert again.unchanged == 1 and len(again.duplicates) == 1 and scans == []  # found by its text hash
+    pruned = p.ingest([tmp_path / "new"], prune=True)
+    assert pruned.pruned == 2 and scans == ["committed"]  # a prune reads every record (a0 stays: copy.md holds it)

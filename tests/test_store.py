@@ -198,3 +198,35 @@ def test_a_compaction_error_is_a_full_disk_only_when_the_disk_is_nearly_full(tmp
     assert "disk is full" not in roomy and "Error in compaction" in roomy
     server = describe_failure(compaction, "writing to", "http://x", make_settings(tmp_path, chroma_url="http://x:1"))
     assert "is its disk full?" in server
+
+
+def test_only_a_run_that_ended_uncleanly_makes_the_next_run_repair(tmp_path: Path) -> None:
+    store = Store(make_settings(tmp_path), FP)
+    with store.writing():
+        assert store.repair_if_needed() == 0  # a new store: its one-off first repair finds nothing
+        store.put_articles([_write("a", None)])
+    with store.writing():
+        assert store.unclean_runs() == set()  # the clean run left no mark: no scan of the store
+    with pytest.raises(RuntimeError), store.writing() as run:
+        _half_written(store, _write("b", None, n=3), run=run)
+        raise RuntimeError("the run fails mid-write")
+    with store.writing():
+        assert store.unclean_runs() == {run}
+        assert store.repair_if_needed() == 3
+        assert store.unclean_runs() == set()
+    assert set(store.committed()) == {"a"} and store.count_chunks() == 2
+
+
+def test_a_store_from_before_run_marks_is_repaired_once(tmp_path: Path) -> None:
+    store = Store(make_settings(tmp_path), FP)
+    with store.writing() as run:
+        store.put_articles([_write("a", None)])
+        _half_written(store, _write("b", None, n=3), run="old-version-run")
+    marks = store.settings.data_dir / "chroma.runs"
+    (marks / "legacy").unlink(missing_ok=True)
+    marks.rmdir()  # as a store written before runs were marked looks
+    assert run
+    with store.writing():
+        assert store.repair_if_needed() == 3
+    with store.writing():
+        assert store.repair_if_needed() == 0 and store.unclean_runs() == set()

@@ -202,10 +202,11 @@ def brief_from_store(
     previous: Briefing | None = None,
     previous_dir: Path | None = None,
     chat_model: Any = None,
-    max_words: int = MAX_WORDS,
-    max_stories: int = MAX_STORIES,
+    max_words: int | None = None,
+    max_stories: int | None = None,
 ) -> Briefing:
-    """The brief of a date window of the pipeline's store, extractive or (with ``chat_model``) by the LLM."""
+    """The brief of a date window of the pipeline's store, extractive or (with ``chat_model``) by the LLM;
+    the budget defaults to the settings' (``RAG_BRIEF_WORDS``, ``RAG_BRIEF_STORIES``)."""
     day, since, until, articles = window(pipeline.store, date=date, since=since, until=until)
     if previous is None:
         previous = load_previous(previous_dir, since)
@@ -233,8 +234,8 @@ def brief_from_store(
         since=since,
         until=until,
         previous=previous,
-        max_words=max_words,
-        max_stories=max_stories,
+        max_words=pipeline.settings.brief_max_words if max_words is None else max_words,
+        max_stories=pipeline.settings.brief_max_stories if max_stories is None else max_stories,
         reducer=reducer,
         idf=idf,
     )

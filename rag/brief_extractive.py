@@ -14,9 +14,9 @@ import numpy as np
 from rag import headline, sentence_quality
 from rag.brief import CitationBook, story_summary
 from rag.embed import Embedder
-from rag.lexical import terms
 from rag.sentences import split_spans
 from rag.stories import Story
+from rag.text import terms
 from rag.types import Article, StorySummary
 
 LEDE_SENTENCES = 15  #: sentences per article considered for a story summary

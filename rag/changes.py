@@ -9,8 +9,8 @@ from collections.abc import Callable
 import numpy as np
 
 from rag.cite import markers
-from rag.lexical import stem
 from rag.stories import SAME_STORY
+from rag.text import stem
 from rag.types import Briefing, Citation, MovedNumber, StorySummary
 
 #: A story continues one from the previous brief when they share an article, or their centroids are as

@@ -7,7 +7,6 @@ against the entity the previous answer marked ("he" → "Ronald Kiger") and carr
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -16,12 +15,12 @@ from rag.followup import Turn as FollowTurn
 from rag.followup import resolve_parts
 from rag.pipeline import Pipeline
 from rag.prompts import load_prompt
+from rag.text import OnText
 from rag.types import Answer, Filters, FollowUp
 
 if TYPE_CHECKING:
     from rag.provider import ChatModel
 
-OnText = Callable[[str], None]
 HISTORY_TURNS = 3
 
 

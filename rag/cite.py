@@ -11,11 +11,10 @@ from dataclasses import dataclass, field
 
 from rag.meaning import coverage, disagreements
 from rag.sentences import split_spans
+from rag.text import MARKER
 from rag.types import Article, Chunk, Citation, ClaimCheck, Hit
 from rag.words import content_roots
 
-#: The ``[n]`` citation marker, wherever text carries one (answers, brief sentences, overviews).
-MARKER = re.compile(r"\[(\d{1,3})\]")
 # Markers a model puts after the full stop belong to the sentence before it: "Kursk. [1]" → "Kursk [1]."
 _TRAILING_MARKERS = re.compile(r"([.!?])((?:\s*\[\d{1,3}\])+)")
 _MARKER_GROUP = re.compile(r"(?:\s*\[\d{1,3}\])+")

@@ -177,8 +177,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="briefs folder (default: RAG_BRIEFS, ./briefs)")
     p.add_argument("--no-save", action="store_true", help="print only, save nothing")
     p.add_argument("--previous", type=Path, help="compare with this brief JSON (default: newest earlier one)")
-    p.add_argument("--max-words", type=int, default=1200, help="length budget (default 1200)")
-    p.add_argument("--max-stories", type=int, default=12, help="at most this many stories (default 12)")
+    p.add_argument("--max-words", type=int, help="length budget in words (default RAG_BRIEF_WORDS, 1200)")
+    p.add_argument("--max-stories", type=int, help="at most this many stories (default RAG_BRIEF_STORIES, 12)")
     p.add_argument("--refresh", action="store_true", help="poll the feeds file (RAG_FEEDS) first")
     p.add_argument("--feeds", type=Path, help="feeds file for --refresh (default: RAG_FEEDS, ./feeds.toml)")
 
@@ -388,7 +388,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     if args.prune and (urls or args.feeds):
         raise ConfigError("--prune works with files and folders only (fetched articles are never pruned)")
     pipeline = Pipeline.from_settings(settings, generator=_NoGenerator())
-    state = settings.data_dir / "feeds-state.json"
+    state = settings.feeds_state_path
     if args.rebuild:
         state.unlink(missing_ok=True)  # the poll state must not claim articles the rebuilt store lacks
     items: Any = load_paths(files, settings.max_article_bytes)
@@ -434,7 +434,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
     phases.mark("imports")
     pipeline = Pipeline.from_settings(settings)
-    _ensure_corpus(pipeline, quiet=args.json)
+    _ensure_corpus(pipeline)  # on stderr: a --json caller's stdout stays JSON
     phases.mark("store open (imports chromadb)")
     _ = pipeline.retriever.lexical
     phases.mark("index load")
@@ -468,7 +468,7 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
 
     chat_model = _chat_model(settings)  # one client for answers and follow-up rewriting
     pipeline = Pipeline.from_settings(settings, chat_model=chat_model)
-    _ensure_corpus(pipeline, quiet=False)
+    _ensure_corpus(pipeline)
     convo = Conversation(pipeline, chat_model=chat_model, filters=_filters(args, pipeline.store))
     interactive = sys.stdin.isatty()
     engine = f"LLM {settings.model}" if settings.use_llm else "extractive answers"
@@ -558,7 +558,9 @@ def cmd_brief(args: argparse.Namespace, settings: Settings) -> int:
     from rag.pipeline import Pipeline
     from rag.types import Briefing
 
-    if args.max_words < 50 or args.max_stories < 1:
+    max_words = settings.brief_max_words if args.max_words is None else args.max_words
+    max_stories = settings.brief_max_stories if args.max_stories is None else args.max_stories
+    if max_words < 50 or max_stories < 1:
         raise ConfigError("--max-words must be at least 50 and --max-stories at least 1")
     pipeline = Pipeline.from_settings(settings, generator=_NoGenerator())
     if args.refresh:
@@ -588,8 +590,8 @@ def cmd_brief(args: argparse.Namespace, settings: Settings) -> int:
         previous=previous,
         previous_dir=out_dir,
         chat_model=chat_model,
-        max_words=args.max_words,
-        max_stories=args.max_stories,
+        max_words=max_words,
+        max_stories=max_stories,
     )
     if args.no_save:
         print(render(brief, args.format))
@@ -610,7 +612,7 @@ def _refresh(pipeline: Any, feeds_file: Path) -> None:
 
     config = load_feeds_file(feeds_file)
     known = frozenset(a.url for a in pipeline.store.iter_articles() if a.url)
-    items = poll_feeds(config, pipeline.settings.data_dir / "feeds-state.json", known_urls=known)
+    items = poll_feeds(config, pipeline.settings.feeds_state_path, known_urls=known)
     report = pipeline.ingest_items(items, on_skip=lambda s: log(f"skipped {s.source}: {s.reason}"), on_wait=log)
     print(f"refresh: {report.summary()}", file=sys.stderr)
 
@@ -818,7 +820,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         raise ConfigError(f"--port must be between 0 and 65535, not {args.port}")
     chat_model = _chat_model(settings)
     pipeline = Pipeline.from_settings(settings, chat_model=chat_model)
-    _ensure_corpus(pipeline, quiet=False)
+    _ensure_corpus(pipeline)
     app = create_app(settings, pipeline=pipeline, chat_model=chat_model)
     shown = f"[{args.host}]" if ":" in args.host else args.host
     url = f"http://{'127.0.0.1' if args.host in {'0.0.0.0', '::'} else shown}:{args.port}/"
@@ -859,10 +861,11 @@ def _writer() -> Any:
     return write
 
 
-def _ensure_corpus(pipeline: Any, quiet: bool) -> None:
+def _ensure_corpus(pipeline: Any) -> None:
     report = pipeline.ensure_corpus()
-    if report is not None and not quiet:
+    if report is not None:
         print(
-            f"(the store was empty: ingested {pipeline.settings.corpus_dir}: {report.summary()})",
+            f"(the store was empty: loaded the bundled sample from {pipeline.settings.corpus_dir}: "
+            f"{report.summary()}; your first `rag ingest` replaces it)",
             file=sys.stderr,
         )

@@ -21,7 +21,7 @@ from rag.evalcases import Case, Evidence, Suite
 from rag.ingest import index_fingerprint, make_chunker
 from rag.load import load_paths
 from rag.metrics import bootstrap_ci, contains, mean, percentile, reciprocal_rank
-from rag.pipeline import DEFAULT_FUSION, Generator, Pipeline, make_generator
+from rag.pipeline import Generator, Pipeline, make_generator
 from rag.progress import eta_line
 from rag.prompts import load_prompt
 from rag.sentences import split_spans
@@ -380,7 +380,7 @@ def meta(suite: Suite, settings: Settings, pipeline: Pipeline) -> dict[str, Any]
     fingerprint = {
         **pipeline.store.fingerprint,
         "top_k": settings.top_k,
-        "fusion": asdict(DEFAULT_FUSION),
+        "fusion": asdict(pipeline.retriever.config),
         "answer_threshold": settings.answer_threshold,
         "reader": _reader_tag(pipeline),
     }

@@ -6,15 +6,14 @@ fixed refusal plus, clearly labelled, the closest passages and what they do and 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from rag.cite import as_of, citation
-from rag.lexical import terms
 from rag.reader import Reader, Reading, Scored
 from rag.sentence_features import fold
+from rag.text import OnText, terms
 from rag.types import CANNOT_ANSWER, Answer, Citation, FollowUp, Hit
 
-OnText = Callable[[str], None]
 #: How many passages a refusal shows as "closest".
 CLOSEST = 2
 #: Words that ask rather than say what the question is about ("how many", "which one"): never "missing".

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rag.lexical import terms
+from rag.text import terms
 
 _PERSONAL = {
     "he": "{}",

@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from rag.lexical import STOPWORDS, terms
 from rag.sentences import ABBREVIATIONS
+from rag.text import STOPWORDS, terms
 from rag.types import Article
 
 #: Outlet and section names that titles carry after a separator ("… | The Week", "… - CNN Politics").

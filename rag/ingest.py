@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,6 +53,7 @@ class IngestReport:
     embedded_tokens: int = 0
     seconds: float = 0.0
     embed_seconds: float = 0.0
+    sample_removed: int = 0  #: bundled sample articles removed: the store now holds the user's own
     duplicates: list[tuple[str, str]] = field(default_factory=list)  #: (source, id it duplicates)
     skipped: list[Skipped] = field(default_factory=list)
 
@@ -82,6 +83,8 @@ class IngestReport:
             extras.append(f"{self.repaired_chunks} orphaned chunk(s) from an interrupted run removed")
         if self.skipped:
             extras.append(f"{len(self.skipped)} input(s) skipped")
+        if self.sample_removed:
+            extras.append(f"the bundled sample ({self.sample_removed} article(s)) removed: the store holds yours now")
         return head + ("; " + ", ".join(extras) if extras else "")
 
 
@@ -111,15 +114,35 @@ def ingest_items(
     on_wait: Callable[[str], None] | None = None,
     max_bytes: int = MAX_ARTICLE_BYTES,
     lexical: LexicalIndex | None = None,
+    sample: Collection[str] = (),
 ) -> IngestReport:
     """Ingest already-loaded articles (files, feeds, datasets all come through here).
 
     A store another run is writing raises StoreBusyError at once, or is waited for when ``on_wait`` is given
     (it is told why). Articles over ``max_bytes`` of text are skipped. ``lexical`` is told of each commit and
-    deletion (it would otherwise catch up by itself on its next sync)."""
+    deletion (it would otherwise catch up by itself on its next sync). ``sample`` names the bundled sample's
+    article ids: a store holding only those loses them once this run adds an article of the user's own."""
     with store.writing(on_wait):
         run = _Run(store, embedder, chunker, progress, on_skip, max_bytes, lexical)
-        return run.go(items, prune=prune, rebuild=rebuild)
+        only_sample = set() if rebuild else sample_only(store, sample)  # a rebuild starts from nothing
+        report = run.go(items, prune=prune, rebuild=rebuild)
+        mine = [aid for aid in run.added_ids if aid not in only_sample]
+        if only_sample and mine and not only_sample & set(run.claimed):  # not when the sample was an input too
+            run._delete(sorted(only_sample))
+            report.sample_removed = len(only_sample)
+        return report
+
+
+def sample_only(store: Store, sample: Collection[str]) -> set[str]:
+    """The sample's stored ids when the store holds nothing else (cheap: a count and a lookup by id), else
+    an empty set."""
+    if not sample:
+        return set()
+    n = store.count_articles()
+    if not n or n > len(sample):
+        return set()
+    present = set(store.records(sorted(sample)))
+    return present if len(present) == n else set()
 
 
 @dataclass
@@ -209,6 +232,7 @@ class _Run:
         self.pending_bytes = 0
         self.done = 0
         self.started = False
+        self.added_ids: list[str] = []  #: articles this run added (not updates)
 
     def go(self, items: Iterable[Article | Skipped], *, prune: bool, rebuild: bool) -> IngestReport:
         t0 = time.perf_counter()
@@ -341,6 +365,8 @@ class _Run:
         for todo in group:
             self.report.updated += todo.existed
             self.report.added += not todo.existed
+            if not todo.existed:
+                self.added_ids.append(todo.article.id)
 
     def prune(self, renamed: list[str]) -> None:
         """Delete stored articles no input claimed, except those under a path skipped this run."""

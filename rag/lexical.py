@@ -7,8 +7,8 @@ article counts disagree, by comparing content hashes. So a run killed between th
 index's is repaired on the next open, and processes sharing a Chroma server each keep a local copy that
 follows it. Nothing is pickled: tantivy's own files, committed atomically.
 
-The analyzer (``terms``) is ours: the same stemming and stopwords index the chunks and weigh question words
-for the answerers.
+The analyzer (``rag.text.terms``) is ours: the same stemming and stopwords index the chunks and weigh question
+words for the answerers.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import datetime as dt
 import functools
 import hashlib
 import math
-import re
 import shutil
 import time
 from collections.abc import Iterable, Iterator
@@ -31,6 +30,7 @@ import tantivy
 from rag.chunk import embed_header
 from rag.errors import StoreError
 from rag.store import day_number, from_day_number
+from rag.text import terms
 from rag.types import Chunk, Filters
 
 if TYPE_CHECKING:
@@ -43,40 +43,6 @@ LEXICAL_VERSION = 2
 SLACK_SECONDS = 120.0
 #: How long a write waits for another process's tantivy writer before leaving the work to the next sync.
 LOCK_WAIT_SECONDS = 30.0
-STOPWORDS = frozenset(
-    """a about above after again against all am an and any are as at be because been before being below
-    between both but by can could did do does doing down during each few for from further had has have
-    having he her here hers herself him himself his how i if in into is it its itself just me more most
-    my myself no nor not now of off on once only or other our ours ourselves out over own same she
-    should so some such than that the their theirs them themselves then there these they this those
-    through to too under until up very was we were what when where which while who whom why will with
-    would you your yours yourself yourselves said says say also according per via""".split()
-)
-_WORD = re.compile(r"[a-z0-9]+(?:[.,][0-9]+)*")
-
-
-def stem(word: str) -> str:
-    """A light suffix stemmer: enough to match plurals and -ing/-ed forms, cheap and predictable."""
-    if len(word) <= 3 or word.isdigit():
-        return word
-    for suffix, repl, min_len in (("ies", "y", 5), ("sses", "ss", 5), ("ing", "", 6), ("ed", "", 5)):
-        if word.endswith(suffix) and len(word) >= min_len:
-            return word[: -len(suffix)] + repl
-    if word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        return word[:-1]
-    return word
-
-
-def terms(text: str) -> list[str]:
-    """Index terms: lower-cased words without stopwords, numbers without thousands separators, stemmed."""
-    text = text.lower().replace("’", "'")
-    text = re.sub(r"'s\b", "", text)
-    out = []
-    for w in _WORD.findall(text):
-        w = w.replace(",", "")
-        if w not in STOPWORDS:
-            out.append(stem(w))
-    return out
 
 
 @dataclass(frozen=True)

@@ -19,10 +19,9 @@ from rag.prompts import Prompt
 from rag.provider import ChatModel
 from rag.sentences import split_spans
 from rag.settings import Settings
+from rag.text import OnText
 from rag.types import CANNOT_ANSWER, Answer, ClaimCheck, FollowUp, Hit
 from rag.verify import LLMVerifier
-
-OnText = Callable[[str], None]
 
 
 class Gate(Protocol):

@@ -11,7 +11,6 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 
-from rag.lexical import STOPWORDS
 from rag.lexicon import (
     COMMON_STARTERS,
     COUNT_SYNONYMS,
@@ -23,6 +22,7 @@ from rag.lexicon import (
 )
 from rag.numbers import Number, find_numbers, same_value
 from rag.polarity import polarity
+from rag.text import STOPWORDS
 from rag.words import Token, content_roots, fit, frames, root, tokens, word_context
 
 #: Units that measure (a swap between them changes the quantity); counts of days or years are left to numbers.

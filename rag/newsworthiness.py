@@ -10,9 +10,9 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from rag.lexical import STOPWORDS, terms
 from rag.sentences import split_spans
 from rag.stories import Story
+from rag.text import STOPWORDS, terms
 from rag.types import Article, Newsworthiness
 
 

@@ -8,8 +8,8 @@ the settings. A question goes retrieve → generate, two calls: what ``rag ask``
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -23,17 +23,28 @@ from rag.reader import Reader
 from rag.retrieve import FusionConfig, Retriever
 from rag.settings import Settings
 from rag.store import Store
+from rag.text import OnText
 from rag.types import Answer, Filters, FollowUp, Hit
 
 if TYPE_CHECKING:
     from rag.provider import ChatModel
 
-OnText = Callable[[str], None]
 
 #: Chosen on the development set in an earlier round (see README, "Retrieval"): RRF with k=30, one chunk per
 #: article in the ranking, a news prior favouring articles from the week before the as-of date, and the ledes of
 #: the three best articles added to the answerer's context.
 DEFAULT_FUSION = FusionConfig(rrf_k=30, per_article=1, recency_weight=0.5, half_life_days=7, ledes=3)
+
+
+def fusion_config(settings: Settings) -> FusionConfig:
+    """Hybrid retrieval's tunables as the settings give them (the defaults are ``DEFAULT_FUSION``)."""
+    return FusionConfig(
+        rrf_k=settings.rrf_k,
+        per_article=DEFAULT_FUSION.per_article,
+        recency_weight=settings.recency_weight,
+        half_life_days=settings.recency_half_life,
+        ledes=settings.ledes,
+    )
 
 
 class Generator(Protocol):
@@ -54,6 +65,7 @@ class Pipeline:
     store: Store
     retriever: Retriever
     generator: Generator
+    _sample: frozenset[str] | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def from_settings(
@@ -69,7 +81,8 @@ class Pipeline:
         embedder = embedder or make_embedder(settings)
         chunker = chunker or make_chunker(settings.chunk_tokens, settings.chunk_overlap, embedder)
         store = Store(settings, index_fingerprint(embedder, chunker))
-        retriever = Retriever(store, embedder, cache_dir=settings.data_dir / "lexical", config=fusion or DEFAULT_FUSION)
+        config = fusion or fusion_config(settings)
+        retriever = Retriever(store, embedder, cache_dir=settings.data_dir / "lexical", config=config)
         if generator is None:
             generator = make_generator(settings, embedder, retriever, chat_model=chat_model)
         return cls(settings, embedder, chunker, store, retriever, generator)
@@ -82,8 +95,10 @@ class Pipeline:
         return self.ingest_items(load_paths(paths, self.settings.max_article_bytes), **kwargs)
 
     def ingest_items(self, items: Iterable[Any], **kwargs: Any) -> IngestReport:
-        """Ingest already-loaded ``Article | Skipped`` items (files, feeds, pages, datasets)."""
+        """Ingest already-loaded ``Article | Skipped`` items (files, feeds, pages, datasets). A store that
+        holds only the bundled sample loses it once the user's own articles arrive."""
         kwargs.setdefault("max_bytes", self.settings.max_article_bytes)
+        kwargs.setdefault("sample", self.sample_ids())
         report = ingest_items(
             items,
             store=self.store,
@@ -95,13 +110,36 @@ class Pipeline:
         self.retriever.refresh()
         return report
 
+    def sample_ids(self) -> frozenset[str]:
+        """The ids of the bundled sample's articles (the quickstart's corpus), read once."""
+        if self._sample is None:
+            from rag.load import load_paths
+            from rag.types import Article
+
+            corpus = self.settings.corpus_dir
+            items = load_paths([corpus], self.settings.max_article_bytes) if corpus.is_dir() else []
+            self._sample = frozenset(a.id for a in items if isinstance(a, Article))
+        return self._sample
+
+    def holds_only_sample(self) -> bool:
+        """Whether the store holds the bundled sample and nothing else."""
+        from rag.ingest import sample_only
+
+        return bool(sample_only(self.store, self.sample_ids()))
+
     def ensure_corpus(self) -> IngestReport | None:
         """Ingest the bundled corpus into a store nothing was ever written to (the one-command quickstart).
 
         Never into a store another run is writing (a first ``rag ingest`` still embedding is not an empty
-        store), nor one holding an interrupted run's chunks."""
+        store), nor one holding an interrupted run's chunks, nor one that held articles before (emptied by a
+        prune: the sample would come back unasked)."""
         if self.store.count_articles():
             return None
+        if self.store.exists() and not self.store.count_chunks():
+            raise EmptyCorpusError(
+                f"the store at {self.store.location} is empty (its articles were removed); "
+                "add articles with `rag ingest PATH`"
+            )
         corpus = self.settings.corpus_dir
         if not corpus.is_dir():
             raise EmptyCorpusError(f"the store is empty and there is no corpus at {corpus}; run `rag ingest PATH`")
@@ -114,7 +152,7 @@ class Pipeline:
                         "the store holds no complete article, only what an interrupted ingest left; "
                         "run `rag ingest PATH` to complete it"
                     )
-                report = self.ingest([corpus])
+                report = self.ingest([corpus], sample=())
         except StoreBusyError:
             raise EmptyCorpusError(
                 "the store has no article yet and another run is writing to it; ask again when it has finished"
@@ -144,6 +182,10 @@ class Pipeline:
         answer.question = question
         answer.standalone_question = answer.standalone_question or searched
         answer.notes = [*notes, *answer.notes]
+        if answer.refused and self.holds_only_sample():
+            answer.notes.append(
+                "the store holds only the bundled sample article; add your own with `rag ingest FOLDER`"
+            )
         return answer
 
     def fit_question(self, question: str) -> tuple[str, list[str]]:

@@ -7,8 +7,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
-from rag.lexical import STOPWORDS
 from rag.lexicon import ANTONYMS, AUXILIARIES, FUTURE_CUES, HEDGES, IRREGULAR_PAST, NEGATING_PREFIXES, NEGATIONS
+from rag.text import STOPWORDS
 from rag.words import BOUNDARY, Token, fit, frames, tokens, word_context
 
 

@@ -6,7 +6,7 @@ import itertools
 import re
 from enum import StrEnum
 
-from rag.lexical import terms
+from rag.text import terms
 
 
 class Kind(StrEnum):

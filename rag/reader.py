@@ -28,9 +28,9 @@ import numpy as np
 
 from rag.candidates import Candidate, Form, candidates
 from rag.errors import ModelFileError
-from rag.lexical import terms
 from rag.sentence_features import FEATURES, QuestionInfo, Retrieved, featurize, fold
 from rag.spans import SPAN_FEATURES, Span, span_features
+from rag.text import terms
 from rag.trees import Forest
 from rag.types import Hit
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rag.candidates import Candidate, Form
-from rag.lexical import terms
 from rag.question import _DATE, _NUMBER, Kind, has_answer_shape, kind_of, names_a_place, new_names
+from rag.text import terms
 
 _FOLD = 6
 _CAPS = re.compile(r"\b[A-Z][\w’'-]*(?:\s+(?:of|de|la|the|and|&|[A-Z][\w’'-]*))*")

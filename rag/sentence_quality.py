@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from rag.lexical import STOPWORDS
+from rag.text import STOPWORDS
 
 _SPEECH_VERBS = (
     "said|says|say|told|tells|added|adds|wrote|writes|stated|states|asked|asks|explained|noted|tweeted|posted|"

@@ -38,6 +38,7 @@ from rag.pipeline import Pipeline, clean_question
 from rag.provider import cancel_scope
 from rag.sessions import Sessions
 from rag.settings import Settings
+from rag.text import OnText
 from rag.types import Answer, Filters
 from rag.webguard import Guard
 
@@ -48,7 +49,6 @@ WEB_DIR = Path(__file__).resolve().parent / "web"
 MAX_QUESTION = 2000  #: characters, after whitespace is collapsed
 MAX_BRIEFS = 32  #: briefs kept per store state (the LLM brief is slow and costs tokens)
 SESSION_ID = r"^[A-Za-z0-9_-]{1,64}$"
-OnText = Callable[[str], None]
 log = logging.getLogger("rag.server")
 
 

@@ -89,6 +89,29 @@ class Settings:
         metadata={"env": "RAG_MAX_ARTICLE_BYTES", "help": "larger files and JSONL records are skipped (UTF-8 bytes)"},
     )
     top_k: int = dataclasses.field(default=10, metadata={"env": "RAG_TOP_K", "help": "chunks given to the answerer"})
+    rrf_k: int = dataclasses.field(
+        default=30, metadata={"env": "RAG_RRF_K", "help": "hybrid retrieval: reciprocal-rank-fusion constant"}
+    )
+    recency_weight: float = dataclasses.field(
+        default=0.5,
+        metadata={"env": "RAG_RECENCY_WEIGHT", "help": "news prior: the recency vote, in first-rank units (0 = off)"},
+    )
+    recency_half_life: float = dataclasses.field(
+        default=7.0, metadata={"env": "RAG_RECENCY_HALF_LIFE", "help": "days for the recency vote to halve"}
+    )
+    ledes: int = dataclasses.field(
+        default=3, metadata={"env": "RAG_LEDES", "help": "the answerer also reads the ledes of this many best articles"}
+    )
+    brief_max_words: int = dataclasses.field(
+        default=1200, metadata={"env": "RAG_BRIEF_WORDS", "help": "`rag brief` length budget, words"}
+    )
+    brief_max_stories: int = dataclasses.field(
+        default=12, metadata={"env": "RAG_BRIEF_STORIES", "help": "`rag brief`: at most this many stories"}
+    )
+    feeds_state: str = dataclasses.field(
+        default="",
+        metadata={"env": "RAG_FEEDS_STATE", "help": "feed poll state file (default: DATA_DIR/feeds-state.json)"},
+    )
     generator: str = dataclasses.field(
         default="auto",
         metadata={"env": "RAG_GENERATOR", "help": "auto (llm when OPENAI_* set), extractive or llm"},
@@ -170,6 +193,13 @@ class Settings:
             raise ConfigError(f"RAG_MAX_ARTICLE_BYTES must be at least 1000, not {self.max_article_bytes}")
         if self.top_k < 1:
             raise ConfigError("RAG_TOP_K must be at least 1")
+        if self.rrf_k < 1 or self.recency_weight < 0 or self.recency_half_life <= 0 or self.ledes < 0:
+            raise ConfigError(
+                "RAG_RRF_K must be at least 1, RAG_RECENCY_WEIGHT and RAG_LEDES at least 0, "
+                "and RAG_RECENCY_HALF_LIFE positive"
+            )
+        if self.brief_max_words < 50 or self.brief_max_stories < 1:
+            raise ConfigError("RAG_BRIEF_WORDS must be at least 50 and RAG_BRIEF_STORIES at least 1")
         if self.chroma_url and not self.chroma_url.startswith(("http://", "https://")):
             raise ConfigError(f"RAG_CHROMA_URL must start with http:// or https://, not {self.chroma_url!r}")
         if self.embeddings_url and not self.embeddings_url.startswith(("http://", "https://")):
@@ -182,6 +212,11 @@ class Settings:
             raise ConfigError(
                 "RAG_EMBEDDER=openai needs OPENAI_API_KEY, or a server in RAG_EMBEDDINGS_URL or OPENAI_BASE_URL"
             )
+
+    @property
+    def feeds_state_path(self) -> Path:
+        """Where feed polling remembers what it has seen."""
+        return Path(self.feeds_state).expanduser() if self.feeds_state else self.data_dir / "feeds-state.json"
 
     @property
     def llm_configured(self) -> bool:

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.candidates import Candidate
-from rag.lexical import STOPWORDS, terms
 from rag.metrics import normalise
 from rag.question import _DATE, Kind
 from rag.sentence_features import QuestionInfo, fold
+from rag.text import STOPWORDS, terms
 
 _CAP_WORD = r"[A-Z][\w’'.&-]*"
 _NAME = re.compile(rf"{_CAP_WORD}(?:\s+(?:of|de|la|del|van|von|al|bin|the|and|&)\s+{_CAP_WORD}|\s+{_CAP_WORD})*")

@@ -21,7 +21,6 @@ import numpy as np
 
 from rag.candidates import Candidate, candidates
 from rag.evalcases import load_dataset
-from rag.lexical import terms
 from rag.metrics import contains, normalise
 from rag.reader import (
     ANSWERABLE,
@@ -35,6 +34,7 @@ from rag.reader import (
 from rag.reader_fit import fit_forest, fit_logistic
 from rag.sentence_features import FEATURES, QuestionInfo, featurize
 from rag.spans import SPAN_FEATURES, Span, span_features
+from rag.text import terms
 from rag.trees import Forest
 from rag.types import Chunk, Filters, Hit
 

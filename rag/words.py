@@ -7,8 +7,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from rag.lexical import STOPWORDS, stem
 from rag.lexicon import LEMMAS, MONTHS, TIME_FRAMES, WEEKDAYS
+from rag.text import STOPWORDS, stem
 
 _TOKEN = re.compile(r"[A-Za-z]+(?:['’][A-Za-z]+)*|\d[\d,.]*\d|\d|[.,;:!?()\"“”—–]")
 BOUNDARY = frozenset('.,;:!?()"“”—–') | {"but", "while", "whereas", "although", "though", "and", "which", "who"}

@@ -120,7 +120,7 @@ def test_what_changed_since_the_previous_brief(tmp_path: Path, sample_pipeline: 
         tmp_path / "e" / "earlier.md",
         article_md("Pentagon: 3,000 North Korean troops in Russia", EARLIER, "2024-10-22", "Wire"),
     )
-    sample_pipeline.ingest([tmp_path / "e"])
+    sample_pipeline.ingest([tmp_path / "e"], sample=())  # beside the sample (a user's ingest would replace it)
     previous = brief_from_store(sample_pipeline, date=dt.date(2024, 10, 22))
     current = brief_from_store(sample_pipeline, date=dt.date(2024, 10, 29), previous=previous)
     assert current.previous == "2024-10-22"

@@ -58,7 +58,7 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory, embedder: LocalMiniLM) ->
         outlet="Harbour <i>Gazette</i>",
         published=dt.date(2024, 10, 28),
     )
-    p.ingest_items([hostile])
+    p.ingest_items([hostile], sample=())  # beside the sample, which a user's first ingest would replace
     return p
 
 

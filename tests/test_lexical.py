@@ -12,8 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.lexical import Indexed, LexicalIndex, terms
+from rag.lexical import Indexed, LexicalIndex
 from rag.store import ArticleWrite, Store
+from rag.text import terms
 from rag.types import Article, Chunk, Filters
 from tests.conftest import make_settings
 

@@ -108,3 +108,27 @@ def test_one_date_parser_for_files_flags_and_the_api() -> None:
     assert parse_since("1w", today=today) == dt.date(2024, 10, 22)
     with pytest.raises(ValueError, match="24h, 36h, 3d, 2w"):
         parse_since("soon", today=today)
+
+
+def test_the_bundled_sample_lives_only_until_the_users_own_articles_arrive(tmp_path: Path) -> None:
+    first = run_cli(tmp_path, "ask", "--json", "Who won the 2024 Nobel Peace Prize?")
+    assert first.returncode == 0, first.stderr
+    assert "(the store was empty: loaded the bundled sample" in first.stderr  # the command says so
+    refused = json.loads(first.stdout)
+    assert refused["refused"] and any("rag ingest FOLDER" in n for n in refused["notes"])
+    write(tmp_path / "mine" / "bridge.md", article_md("Bridge repairs", BRIDGE, "2024-10-01", "usatoday.com"))
+    ingest = run_cli(tmp_path, "ingest", "--no-progress", "--json", "mine")
+    assert ingest.returncode == 0, ingest.stderr
+    report = json.loads(ingest.stdout)
+    assert report["added"] == 1 and report["sample_removed"] == 1 and report["store"]["articles"] == 1
+    status = json.loads(run_cli(tmp_path, "status", "--json").stdout)
+    assert status["newest"]["id"] == "bridge" and status["articles"] == 1
+    own = json.loads(run_cli(tmp_path, "ask", "--json", "Who won the 2024 Nobel Peace Prize?").stdout)
+    assert own["refused"] and not any("rag ingest FOLDER" in n for n in own["notes"])
+    # Emptied by a prune, the store does not get the sample back unasked.
+    (tmp_path / "mine" / "bridge.md").unlink()
+    (tmp_path / "mine" / "note.txt").write_text("x", encoding="utf-8")
+    assert run_cli(tmp_path, "ingest", "--no-progress", "--prune", "mine").returncode in (0, 3)
+    empty = run_cli(tmp_path, "ask", "What did the council approve?")
+    assert empty.returncode != 0 and "is empty (its articles were removed)" in empty.stderr
+    assert "rag ingest PATH" in empty.stderr

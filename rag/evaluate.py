@@ -350,6 +350,10 @@ def _resolver(pipeline: Pipeline) -> Callable[[str], str | None]:
 
 def _count_tokens(result: CaseResult, pipeline: Pipeline, case: Case, answer: Answer) -> None:
     generator: Any = pipeline.generator
+    if answer.usage:  # the API's own counts
+        result.prompt_tokens = answer.usage.get("prompt_tokens", 0)
+        result.completion_tokens = answer.usage.get("completion_tokens", 0)
+        return
     if getattr(generator, "name", "") != "llm" or not answer.hits:
         return
     inputs = generator.inputs(case.question, answer.hits)

@@ -16,7 +16,7 @@ from typing import Protocol
 
 from rag.cite import CitationBook, ClaimChecker, as_of, normalise_markers, strip_markers
 from rag.prompts import Prompt
-from rag.provider import ChatModel
+from rag.provider import ChatModel, Usage
 from rag.sentences import split_spans
 from rag.settings import Settings
 from rag.text import OnText
@@ -168,8 +168,12 @@ class LLMGenerator:
             refused = self.gate(question, hits, on_text, engine=self.name, follow_up=follow_up)
             if refused is not None:
                 return refused
-        reply = self.model.stream(self.prompt, self.inputs(question, hits))
-        return self.check(question, hits, reply, on_text)
+        usage = Usage()
+        reply = self.model.stream(self.prompt, self.inputs(question, hits), usage=usage)
+        answer = self.check(question, hits, reply, on_text)
+        if usage.reported:
+            answer.usage = {"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens}
+        return answer
 
     def check(self, question: str, hits: Sequence[Hit], reply: Iterable[str], on_text: OnText | None) -> Answer:
         """The answer from a model's reply (token deltas), every claim checked against the chunk it cites."""

@@ -16,6 +16,7 @@ import queue
 import threading
 import time
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -33,17 +34,34 @@ _POLL = 0.1  #: seconds between checks for a cancelled caller while waiting for 
 _cancel: contextvars.ContextVar[threading.Event | None] = contextvars.ContextVar("rag_cancel", default=None)
 
 
+@dataclass
+class Usage:
+    """Tokens one or more model calls used, as the API reported them (``reported`` False: it did not)."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    reported: bool = False
+
+    def add(self, meta: Mapping[str, Any]) -> None:
+        self.prompt_tokens += int(meta.get("input_tokens", 0) or 0)
+        self.completion_tokens += int(meta.get("output_tokens", 0) or 0)
+        self.reported = True
+
+
 class ChatModel(Protocol):
     """A chat model as this project uses one: a prompt and its inputs in, text out, whole or streamed.
-    ``temperature`` overrides the configured one (verification and judging run at 0)."""
+    ``temperature`` overrides the configured one (verification and judging run at 0); ``usage``, when given,
+    receives the tokens the API reports for the call."""
 
     @property
     def name(self) -> str: ...
 
-    def complete(self, prompt: Prompt, inputs: Mapping[str, str], *, temperature: float | None = None) -> str: ...
+    def complete(
+        self, prompt: Prompt, inputs: Mapping[str, str], *, temperature: float | None = None, usage: Usage | None = None
+    ) -> str: ...
 
     def stream(
-        self, prompt: Prompt, inputs: Mapping[str, str], *, temperature: float | None = None
+        self, prompt: Prompt, inputs: Mapping[str, str], *, temperature: float | None = None, usage: Usage | None = None
     ) -> Iterator[str]: ...
 
 
@@ -90,10 +108,14 @@ class OpenAIChat:
     def name(self) -> str:
         return self.settings.model
 
-    def complete(self, prompt: Prompt, inputs: Mapping[str, str], *, temperature: float | None = None) -> str:
-        return "".join(self.stream(prompt, inputs, temperature=temperature))
+    def complete(
+        self, prompt: Prompt, inputs: Mapping[str, str], *, temperature: float | None = None, usage: Usage | None = None
+    ) -> str:
+        return "".join(self.stream(prompt, inputs, temperature=temperature, usage=usage))
 
-    def stream(self, prompt: Prompt, inputs: Mapping[str, str], *, temperature: float | None = None) -> Iterator[str]:
+    def stream(
+        self, prompt: Prompt, inputs: Mapping[str, str], *, temperature: float | None = None, usage: Usage | None = None
+    ) -> Iterator[str]:
         messages = prompt.messages(inputs)
         settings = self.settings
         deadline = time.monotonic() + settings.timeout
@@ -106,7 +128,7 @@ class OpenAIChat:
                 kwargs: dict[str, Any] = {"timeout": max(0.01, deadline - time.monotonic())}
                 if temperature is not None:
                     kwargs["temperature"] = temperature
-                for piece in _bounded(self._model.stream(messages, **kwargs), deadline):
+                for piece in _bounded(self._model.stream(messages, **kwargs), deadline, usage):
                     produced = True
                     yield piece
                 return
@@ -131,9 +153,10 @@ def _sleep(seconds: float) -> None:
         check_cancelled()
 
 
-def _bounded(chunks: Iterator[Any], deadline: float) -> Iterator[str]:
+def _bounded(chunks: Iterator[Any], deadline: float, usage: Usage | None = None) -> Iterator[str]:
     """The text of a LangChain chunk stream, read in a worker thread so the deadline and a cancelled caller
-    are noticed even while the server sends nothing. Leaving early closes the stream (and its connection)."""
+    are noticed even while the server sends nothing. Leaving early closes the stream (and its connection).
+    The API's token counts (its last chunk, with ``stream_usage``) go to ``usage``."""
     box: queue.Queue[tuple[str, Any]] = queue.Queue()
     stop = threading.Event()
 
@@ -145,6 +168,9 @@ def _bounded(chunks: Iterator[Any], deadline: float) -> Iterator[str]:
                 text = chunk.content if isinstance(chunk.content, str) else ""
                 if text:
                     box.put(("text", text))
+                meta = getattr(chunk, "usage_metadata", None)
+                if usage is not None and meta:
+                    usage.add(meta)
             box.put(("done", None))
         except BaseException as exc:
             box.put(("error", exc))

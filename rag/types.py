@@ -130,6 +130,8 @@ class Answer:
     closest: list[Citation] = field(default_factory=list)
     coverage_note: str = ""
     timings: dict[str, float] = field(default_factory=dict)  #: seconds per stage (retrieve, generate)
+    #: LLM tokens as the API reported them (prompt_tokens, completion_tokens); empty when none were reported.
+    usage: dict[str, int] = field(default_factory=dict)
     hits: list[Hit] = field(default_factory=list, repr=False)
 
     def to_dict(self) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from rag.prompts import Prompt
+from rag.provider import Usage
 
 
 @dataclass
@@ -24,12 +25,16 @@ class FakeChat:
     calls: list[Call] = field(default_factory=list)
     name: str = "fake-chat"
 
-    def complete(self, prompt: Prompt, inputs: Mapping[str, str], *, temperature: float | None = None) -> str:
+    def complete(
+        self, prompt: Prompt, inputs: Mapping[str, str], *, temperature: float | None = None, usage: Usage | None = None
+    ) -> str:
         prompt.messages(inputs)  # the inputs must fill the prompt, as they would for a real model
         self.calls.append(Call(prompt.name, dict(inputs), temperature))
         return self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
 
-    def stream(self, prompt: Prompt, inputs: Mapping[str, str], *, temperature: float | None = None) -> Iterator[str]:
+    def stream(
+        self, prompt: Prompt, inputs: Mapping[str, str], *, temperature: float | None = None, usage: Usage | None = None
+    ) -> Iterator[str]:
         text = self.complete(prompt, inputs, temperature=temperature)
         for i in range(0, len(text), self.piece):
             yield text[i : i + self.piece]

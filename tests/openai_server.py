@@ -105,6 +105,14 @@ class FakeOpenAI:
                     if reply.pause:
                         time.sleep(reply.pause)
                 self._chunk(_delta(body, {}, finish="stop"))
+                if (body.get("stream_options") or {}).get("include_usage"):  # as the OpenAI API does
+                    words = sum(len(str(m.get("content", "")).split()) for m in body.get("messages", []))
+                    usage = {
+                        "prompt_tokens": words,
+                        "completion_tokens": len(pieces),
+                        "total_tokens": words + len(pieces),
+                    }
+                    self._chunk({**_delta(body, {}), "choices": [], "usage": usage})
                 self._chunk("[DONE]")
                 self.wfile.write(b"0\r\n\r\n")
                 fake.finished += 1

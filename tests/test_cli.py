@@ -107,6 +107,20 @@ def test_ask_with_an_llm_over_loopback(tmp_path: Path, fake_openai: FakeOpenAI) 
     assert "Recent Pentagon estimates" in forced.stdout and len(fake_openai.chat_requests()) == 1
 
 
+def test_llm_token_counts_are_the_apis_own(tmp_path: Path, fake_openai: FakeOpenAI) -> None:
+    reply = "About 10,000 North Korean soldiers have been deployed to eastern Russia [1]."
+    fake_openai.queue(reply)
+    env = cli_env(tmp_path, OPENAI_BASE_URL=fake_openai.base_url)
+    proc = run_cli(tmp_path, "ask", "--json", Q, env=env)
+    assert proc.returncode == 0, proc.stderr
+    request = fake_openai.chat_requests()[0].body
+    assert request["stream_options"] == {"include_usage": True}
+    sent = sum(len(str(m["content"]).split()) for m in request["messages"])  # what the server counts
+    assert json.loads(proc.stdout)["usage"] == {"prompt_tokens": sent, "completion_tokens": -(-len(reply) // 7)}
+    offline = json.loads(run_cli(tmp_path, "ask", "--json", "--engine", "extractive", Q, env=env).stdout)
+    assert offline["usage"] == {}  # no model call, no counts
+
+
 def test_llm_failure_is_one_line_and_never_shows_the_key(tmp_path: Path, fake_openai: FakeOpenAI) -> None:
     from tests.openai_server import Reply
 

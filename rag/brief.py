@@ -26,8 +26,11 @@ from rag.store import Store
 from rag.stories import Story, group
 from rag.types import Article, Briefing, Citation, Filters, Source, StorySummary
 
-MAX_WORDS = 1200
-MAX_STORIES = 12
+#: The length budget and story cap. A digest covers more of the week's news with more stories of two
+#: sentences each than with fewer, longer ones: chosen on the training weeks (quiz coverage 0.596 at 886
+#: words on average, against 0.581 at 1,141 words with 12 stories of up to four sentences).
+MAX_WORDS = 1000
+MAX_STORIES = 24
 
 
 def clean_headline(title: str) -> str:

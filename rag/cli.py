@@ -177,8 +177,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="briefs folder (default: RAG_BRIEFS, ./briefs)")
     p.add_argument("--no-save", action="store_true", help="print only, save nothing")
     p.add_argument("--previous", type=Path, help="compare with this brief JSON (default: newest earlier one)")
-    p.add_argument("--max-words", type=int, help="length budget in words (default RAG_BRIEF_WORDS, 1200)")
-    p.add_argument("--max-stories", type=int, help="at most this many stories (default RAG_BRIEF_STORIES, 12)")
+    p.add_argument("--max-words", type=int, help="length budget in words (default RAG_BRIEF_WORDS, 1000)")
+    p.add_argument("--max-stories", type=int, help="at most this many stories (default RAG_BRIEF_STORIES, 24)")
     p.add_argument("--refresh", action="store_true", help="poll the feeds file (RAG_FEEDS) first")
     p.add_argument("--feeds", type=Path, help="feeds file for --refresh (default: RAG_FEEDS, ./feeds.toml)")
 

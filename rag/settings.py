@@ -103,10 +103,10 @@ class Settings:
         default=3, metadata={"env": "RAG_LEDES", "help": "the answerer also reads the ledes of this many best articles"}
     )
     brief_max_words: int = dataclasses.field(
-        default=1200, metadata={"env": "RAG_BRIEF_WORDS", "help": "`rag brief` length budget, words"}
+        default=1000, metadata={"env": "RAG_BRIEF_WORDS", "help": "`rag brief` length budget, words"}
     )
     brief_max_stories: int = dataclasses.field(
-        default=12, metadata={"env": "RAG_BRIEF_STORIES", "help": "`rag brief`: at most this many stories"}
+        default=24, metadata={"env": "RAG_BRIEF_STORIES", "help": "`rag brief`: at most this many stories"}
     )
     feeds_state: str = dataclasses.field(
         default="",

@@ -31,6 +31,11 @@ from rag.types import Article, Briefing, Citation, Filters, Source, StorySummary
 #: words on average, against 0.581 at 1,141 words with 12 stories of up to four sentences).
 MAX_WORDS = 1000
 MAX_STORIES = 24
+#: Sentences every story gets first; further ones (up to the summarizer's) only while the brief is short.
+BASE_SENTENCES = 2
+#: A thin day's brief deepens its stories up to this share of the budget: a single story is told in four
+#: sentences, while a full day's twenty stories stay at two (a third sentence added words, not coverage).
+DEPTH_SHARE = 0.6
 
 
 def clean_headline(title: str) -> str:
@@ -60,18 +65,37 @@ def story_summary(story: Story, headline: str, sentences: list[str]) -> StorySum
 
 
 def fit_budget(summaries: list[StorySummary], max_words: int, max_stories: int) -> list[StorySummary]:
-    """Stories in rank order while the word budget lasts (a story's last sentences go first)."""
-    kept, words = [], 0
+    """Breadth first: every story in rank order gets its headline and first ``BASE_SENTENCES`` sentences while
+    the word budget lasts (the last story kept may get fewer); then, round by round in rank order, one more
+    sentence each while the brief stays within ``DEPTH_SHARE`` of the budget."""
+
+    def size(text: str) -> int:
+        return len(strip_markers(text).split())
+
+    kept: list[tuple[StorySummary, list[str], int]] = []  # (story, its sentences, how many are shown)
+    words = 0
     for s in summaries[:max_stories]:
-        cost = len(s.headline.split()) + sum(len(strip_markers(x).split()) for x in s.sentences)
-        while cost > max_words - words and len(s.sentences) > 1:
-            dropped = s.sentences.pop()
-            cost -= len(strip_markers(dropped).split())
-        if cost > max_words - words:
+        n = min(BASE_SENTENCES, len(s.sentences))
+        cost = len(s.headline.split()) + sum(size(x) for x in s.sentences[:n])
+        while n > 1 and cost > max_words - words:
+            n -= 1
+            cost -= size(s.sentences[n])
+        if cost > max_words - words or n == 0:
             break
-        kept.append(s)
+        kept.append((s, list(s.sentences), n))
         words += cost
-    return kept
+    depth = min(max_words, int(max_words * DEPTH_SHARE))
+    grown = True
+    while grown:
+        grown = False
+        for i, (s, sentences, n) in enumerate(kept):
+            if n < len(sentences) and words + size(sentences[n]) <= depth:
+                words += size(sentences[n])
+                kept[i] = (s, sentences, n + 1)
+                grown = True
+    for s, sentences, n in kept:
+        s.sentences = sentences[:n]
+    return [s for s, _, _ in kept]
 
 
 def verify(brief: Briefing, window: dict[str, Article]) -> None:

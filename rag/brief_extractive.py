@@ -71,14 +71,11 @@ def candidates(article: Article, story: int = 0, limit: int = LEDE_SENTENCES) ->
     return out
 
 
-#: Sentences per story: the news-first opener and the one that adds most. A third sentence for big stories
-#: added words but no quiz coverage on the training weeks; more stories did (see ``rag.brief.MAX_STORIES``).
-SENTENCES = 2
-
-
 def sentence_count(story: Story) -> int:
-    """How many sentences summarise ``story`` (the same for every story: its rank already says how big)."""
-    return SENTENCES
+    """Sentences offered for ``story``: two for a single short report, up to four for a big or widely covered
+    one. The budget shows each story's first two, and the rest only on a thin day (``rag.brief.fit_budget``)."""
+    length_bonus = min(2, sum(len(a.text) for a in story.articles) // 1200)
+    return max(2, min(4, 1 + story.independent_coverage + length_bonus))
 
 
 def news_score(c: Candidate, story: Story, until: dt.date) -> float:

@@ -271,3 +271,20 @@ def test_the_opening_sentence_is_the_newest_development_not_background(
     assert not any(s.startswith("In 2023") for s in story.sentences[:1])
     assert story.signals and story.signals.outlets == 2 and story.signals.recency == 1.0
     assert render(brief, "md").startswith("# Briefing — 8–14 Nov 2024 (7 days)\n")
+
+
+def test_the_budget_goes_to_more_stories_first_and_deepens_only_a_thin_day() -> None:
+    from rag.brief import fit_budget
+    from rag.types import StorySummary
+
+    def story(i: int, n: int = 4) -> StorySummary:
+        sentences = [f"Story {i} fact {j} " + "word " * 20 + f"[{j + 1}]" for j in range(n)]
+        return StorySummary(f"s{i}", f"Headline of story {i}", sentences, ["Wire"], [f"a{i}"])
+
+    busy = fit_budget([story(i) for i in range(30)], max_words=1000, max_stories=24)
+    assert len(busy) == 19 and all(len(s.sentences) == 2 for s in busy)  # 52 words each: 2 while it lasts
+    thin = fit_budget([story(0), story(1, n=3)], max_words=1000, max_stories=24)
+    assert [len(s.sentences) for s in thin] == [4, 3]  # a thin day tells its stories in full
+    assert thin[0].sentences[0].startswith("Story 0 fact 0")  # the opener stays first
+    tight = fit_budget([story(0)], max_words=40, max_stories=24)
+    assert len(tight) == 1 and len(tight[0].sentences) == 1  # a story that does not fit shrinks to its opener

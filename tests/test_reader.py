@@ -100,15 +100,19 @@ def test_answer_phrases_are_names_numbers_dates_and_new_words() -> None:
     assert not any(text in {"won", "Python"} for text, _ in found)  # the question's own words are not answers
 
 
+def _hits(text: str) -> list[Hit]:
+    """One retrieved chunk of a dated test article holding ``text``."""
+    chunk = Chunk("py:0", "py", 0, text, 0, len(text), "Python Challenge winner announced", "Test Wire")
+    return [Hit(Chunk(**{**chunk.__dict__, "published": dt.date(2024, 8, 5)}), 1.0, 1, 1)]
+
+
 def test_the_shipped_reader_finds_and_marks_an_answer() -> None:
     text = (
         "Florida wildlife officials announced the results of the 2024 Florida Python Challenge on Monday. "
         "Ronald Kiger of Fort Myers won the grand prize of $10,000 after removing 20 Burmese pythons. "
         "The competition ran for ten days in July across the Everglades."
     )
-    chunk = Chunk("py:0", "py", 0, text, 0, len(text), "Python Challenge winner announced", "Test Wire")
-    chunk = Chunk(**{**chunk.__dict__, "published": dt.date(2024, 8, 5)})
-    reading = Reader().read("Who won the 2024 Florida Python Challenge?", [Hit(chunk, 1.0, 1, 1)])
+    reading = Reader().read("Who won the 2024 Florida Python Challenge?", _hits(text))
     assert reading.best is not None and "Ronald Kiger" in reading.best.text
     assert "Kiger" in reading.best.answer_phrase
 
@@ -119,9 +123,7 @@ def test_a_follow_up_is_not_answered_with_the_previous_answers_sentence() -> Non
         "Kiger took home the grand prize of $10,000 for the most pythons removed. "
         "The competition ran for ten days in July across the Everglades."
     )
-    chunk = Chunk("py:0", "py", 0, text, 0, len(text), "Python Challenge winner announced", "Test Wire")
-    chunk = Chunk(**{**chunk.__dict__, "published": dt.date(2024, 8, 5)})
-    hits = [Hit(chunk, 1.0, 1, 1)]
+    hits = _hits(text)
     question = "How much prize money did Ronald Kiger win in the Python Challenge?"
     first = "Ronald Kiger of Fort Myers won the 2024 Florida Python Challenge after removing 20 Burmese pythons."
     alone = Reader().read(question, hits)
@@ -130,5 +132,4 @@ def test_a_follow_up_is_not_answered_with_the_previous_answers_sentence() -> Non
     assert follow.best is not None and follow.best.text != first
     assert follow.answerable == pytest.approx(alone.answerable)  # it still counts as evidence
     # With nothing else to say, the same sentence may answer again.
-    only = Chunk(**{**chunk.__dict__, "text": first, "end": len(first)})
-    assert Reader().read(question, [Hit(only, 1.0, 1, 1)], seen={first}).best is not None
+    assert Reader().read(question, _hits(first), seen={first}).best is not None

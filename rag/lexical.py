@@ -175,6 +175,18 @@ class LexicalIndex:
         found = state.searcher.search(q.boolean_query(musts), k, count=False)
         return [(state.searcher.doc(addr)["id"][0], float(score)) for score, addr in found.hits if score > 0]
 
+    def matching(self, filters: Filters, limit: int) -> list[str] | None:
+        """The ids of every chunk passing ``filters`` (a date range, outlets), or None when more than ``limit``
+        do: a narrow filter's candidates for an exact dense search over just those ids."""
+        musts = [(tantivy.Occur.Must, f) for f in self._filter_queries(filters)]
+        if not musts or limit < 1:
+            return None
+        searcher = self._current.searcher
+        found = searcher.search(tantivy.Query.boolean_query(musts), limit, count=True)
+        if found.count > limit:
+            return None
+        return [searcher.doc(addr)["id"][0] for _, addr in found.hits]
+
     def describe(self, chunk_ids: list[str]) -> dict[str, tuple[str, dt.date | None, str]]:
         """(article id, publication date, lower-cased outlet) of each chunk the index holds."""
         if not chunk_ids:

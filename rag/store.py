@@ -448,17 +448,24 @@ class Store:
         with self._guard("reading"):
             return int(self._articles.count())
 
-    def dense_ids(self, vector: np.ndarray, k: int, filters: Filters | None = None) -> list[tuple[str, float]]:
+    def dense_ids(
+        self, vector: np.ndarray, k: int, filters: Filters | None = None, *, ids: list[str] | None = None
+    ) -> list[tuple[str, float]]:
         """The ``k`` nearest chunk ids with their distances, nothing else: several times faster than a query
         that also reads documents and metadata, for callers that hold those already (the retriever's lexical
         index has every chunk's article, date and outlet). Ids only: a caller reads chunks through
         ``get_chunks`` or an index built from ``iter_chunks``, which leave out what is not committed (checking
-        here too cost a third of a retrieval)."""
-        if not self._open(create=False):
+        here too cost a third of a retrieval). With ``ids``, only those chunks are compared (exactly): a narrow
+        filter's chunks, listed by the lexical index, search far faster so than through Chroma's ``where``."""
+        if not self._open(create=False) or (ids is not None and not ids):
             return []
         with self._guard("searching"):
             res = self._chunks.query(
-                query_embeddings=[vector.tolist()], n_results=k, where=where_clause(filters), include=["distances"]
+                query_embeddings=[vector.tolist()],
+                n_results=k,
+                ids=ids,
+                where=None if ids is not None else where_clause(filters),
+                include=["distances"],
             )
         return [(cid, float(d)) for cid, d in zip(res["ids"][0], res["distances"][0], strict=True)]
 

@@ -105,7 +105,7 @@ def test_lexical_index_follows_the_store(tmp_path: Path, pipeline: Pipeline) -> 
     assert fresh.retriever.lexical.sync(fresh.store).indexed == 0
 
 
-def test_filtered_search_falls_back_to_chroma_when_the_overfetch_is_not_enough(
+def test_a_narrow_filter_searches_exactly_over_the_chunks_that_pass_it(
     tmp_path: Path, pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for i in range(4):
@@ -115,16 +115,28 @@ def test_filtered_search_falls_back_to_chroma_when_the_overfetch_is_not_enough(
             article_md(f"Earthquake shakes coastal town {i}", body, published="2024-10-05"),
         )
     pipeline.ingest([tmp_path / "more"])
-    asked: list[object] = []
+    asked: list[tuple[object, object]] = []
     dense_ids = pipeline.store.dense_ids
-    monkeypatch.setattr(pipeline.store, "dense_ids", lambda v, k, f=None: asked.append(f) or dense_ids(v, k, f))
+
+    def spy(v: object, k: int, f: Filters | None = None, *, ids: list[str] | None = None) -> object:
+        asked.append((f, ids))
+        return dense_ids(v, k, f, ids=ids)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline.store, "dense_ids", spy)
     # One candidate per side: the unfiltered over-fetch (4 nearest chunks) holds nothing from before
-    # October, so the dense side must ask Chroma to filter.
+    # October, so the dense side compares the query with just the chunks that pass the filter.
     narrow = Retriever(pipeline.store, pipeline.embedder, config=FusionConfig(mode="dense", candidates=1))
     assert [h.chunk.article_id for h in narrow.search("Earthquake shakes coastal town", 1)] == ["quake"]
     early = Filters(until=dt.date(2024, 9, 30))
     assert [h.chunk.article_id for h in narrow.search("Earthquake shakes coastal town", 1, early)] == ["budget"]
-    assert asked == [None, None, early]  # unfiltered; over-fetch, then the filtered fallback
+    passing = [c.id for c in pipeline.store.iter_chunks() if c.published and c.published <= dt.date(2024, 9, 30)]
+    assert asked[:2] == [(None, None), (None, None)] and asked[2][0] is None  # unfiltered; then the over-fetch
+    assert sorted(asked[2][1] or []) == sorted(passing)  # exact search over the chunks passing the filter
+    # A filter too broad to list falls back to Chroma's own filtered search, with the same answer.
+    monkeypatch.setattr("rag.retrieve.EXACT_LIMIT", 0)
+    asked.clear()
+    assert [h.chunk.article_id for h in narrow.search("Earthquake shakes coastal town", 1, early)] == ["budget"]
+    assert asked[-1] == (early, None)
 
 
 def test_chunks_another_writer_added_are_described_from_the_store(tmp_path: Path, pipeline: Pipeline) -> None:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from rag.cite import strip_markers
 from rag.followup import Turn as FollowTurn
-from rag.followup import resolve_parts
+from rag.followup import resolve
 from rag.pipeline import Pipeline
 from rag.prompts import load_prompt
 from rag.text import OnText
@@ -64,10 +64,10 @@ class Conversation:
             "" if last.refused else strip_markers(last.text),
             tuple(" ".join(c.quote.split()) for c in last.citations),
         )
-        parts = resolve_parts(question, previous)
-        if parts.standalone == question:
+        standalone = resolve(question, previous)
+        if standalone == question:
             return question, None
-        return parts.standalone, FollowUp(parts.standalone, frozenset(previous.quoted))
+        return standalone, FollowUp(frozenset(previous.quoted))
 
     def _condense(self, question: str) -> str:
         assert self.chat_model is not None

@@ -50,11 +50,8 @@ class ExtractiveGenerator:
         self, question: str, hits: Sequence[Hit], on_text: OnText | None, engine: str, follow_up: FollowUp | None
     ) -> tuple[Reading, Answer | None]:
         """The reader's reading, and the refusal when it falls below the threshold. A follow-up is read as its
-        own resolved question, never answered with a sentence the previous answer already quoted."""
-        if follow_up is None:
-            reading = self.reader.read(question, hits)
-        else:
-            reading = self.reader.read(follow_up.question, hits, seen=follow_up.seen)
+        own standalone question, not answered with a sentence the previous answer already quoted."""
+        reading = self.reader.read(question, hits, seen=follow_up.seen if follow_up else ())
         if reading.best is None or reading.answerable < self.threshold:
             return reading, refusal(question, reading, hits, on_text, engine=engine)
         return reading, None

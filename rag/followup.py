@@ -90,19 +90,6 @@ class Turn:
     quoted: tuple[str, ...] = ()  #: the sentences the answer quoted
 
 
-@dataclass(frozen=True)
-class Resolved:
-    """A follow-up made standalone: ``question`` with its pronouns resolved (what the reader reads) and the
-    previous subject's words it lacks (what retrieval adds to find the same story)."""
-
-    question: str
-    carried: tuple[str, ...] = ()
-
-    @property
-    def standalone(self) -> str:
-        return f"{self.question.rstrip()} ({' '.join(self.carried)})" if self.carried else self.question
-
-
 def is_follow_up(question: str) -> bool:
     """Whether a question leans on the conversation: a pronoun, a pointing phrase, an opener like "and", or too
     little of its own to stand alone (at most two content words and no name or number: "Which ingredient is
@@ -115,14 +102,11 @@ def is_follow_up(question: str) -> bool:
 
 
 def resolve(question: str, previous: Turn | None) -> str:
-    """The standalone form of ``question`` given the previous turn (unchanged when it is not a follow-up)."""
-    return resolve_parts(question, previous).standalone
-
-
-def resolve_parts(question: str, previous: Turn | None) -> Resolved:
-    """``resolve``, with the resolved question and the carried subject words kept apart."""
+    """The standalone form of ``question`` given the previous turn (unchanged when it is not a follow-up): its
+    pronouns resolved, then the previous subject's words it lacks in parentheses, so retrieval and the reader
+    stay on the same story."""
     if previous is None or not previous.question or not is_follow_up(question):
-        return Resolved(question)
+        return question
     person = _person(previous)
     thing = _thing(previous)
 
@@ -146,7 +130,7 @@ def resolve_parts(question: str, previous: Turn | None) -> Resolved:
         if t and t[0] not in have and w.lower() not in _QUESTION_WORDS and t[0] not in _TIME_WORDS:
             carried.append(w)
             have.add(t[0])
-    return Resolved(resolved, tuple(carried))
+    return f"{resolved.rstrip()} ({' '.join(carried)})" if carried else resolved
 
 
 _OPENER_ONLY = re.compile(

@@ -86,11 +86,9 @@ class Citation:
 
 @dataclass(frozen=True)
 class FollowUp:
-    """A conversation's follow-up as the answerer sees it: the question with its pronouns resolved but without
-    the carried subject words retrieval searched with, and the sentences the previous answer already quoted (a
-    follow-up asks for something new: the same quote again answers the earlier question, not this one)."""
+    """What the answerer should know of a conversation's follow-up: the sentences the previous answer already
+    quoted (a follow-up asks for something new: the same quote again answers the earlier question)."""
 
-    question: str
     seen: frozenset[str] = frozenset()
 
 

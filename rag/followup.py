@@ -33,10 +33,6 @@ _QUESTION_WORDS = frozenset(
 _TIME_WORDS = frozenset("week month year day today yesterday last earlier later now ago recent recently".split())
 # Capitalised names: a run of capitalised words (with inner "of", "de" …), not at the start of a sentence.
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][\w’'\-]+(?:\s+(?:of|de|la|van|von|bin|al)?\s*[A-Z][\w’'\-]+)*")
-_CALENDAR = re.compile(
-    r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|January|February|March|April|May|June|July|"
-    r"August|September|October|November|December|Today|Yesterday|Tomorrow)(?:\s+\d+)?"
-)
 _PERSON_NOUNS = (
     "person|people|man|woman|men|women|official|leader|president|actor|actress|singer|player|candidate|senator|"
     "ceo|executive|chief|minister|author|artist|athlete|coach|judge|rapper|musician|hunter|winner|star|doctor|"
@@ -77,6 +73,8 @@ _CALENDAR_WORDS = frozenset(
     "monday tuesday wednesday thursday friday saturday sunday january february march april may june july august "
     "september october november december today yesterday tomorrow".split()
 )
+# A calendar word as a capitalised name, with an optional day number: "Tuesday", "October 29".
+_CALENDAR = re.compile(rf"(?:{'|'.join(sorted(w.capitalize() for w in _CALENDAR_WORDS))})(?:\s+\d+)?")
 
 
 @dataclass(frozen=True)

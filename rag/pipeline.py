@@ -33,14 +33,10 @@ if TYPE_CHECKING:
 #: Chosen on the development set in an earlier round (see README, "Retrieval"): RRF with k=30, one chunk per
 #: article in the ranking, a news prior favouring articles from the week before the as-of date, and the ledes of
 #: the three best articles added to the answerer's context.
-DEFAULT_FUSION = FusionConfig(rrf_k=30, per_article=1, recency_weight=0.5, half_life_days=7, ledes=3)
-
-
 def fusion_config(settings: Settings) -> FusionConfig:
-    """Hybrid retrieval's tunables as the settings give them (the defaults are ``DEFAULT_FUSION``)."""
+    """Hybrid retrieval's tunables as the settings give them (their defaults live in ``Settings``)."""
     return FusionConfig(
         rrf_k=settings.rrf_k,
-        per_article=DEFAULT_FUSION.per_article,
         recency_weight=settings.recency_weight,
         half_life_days=settings.recency_half_life,
         ledes=settings.ledes,

@@ -618,150 +618,65 @@ def _refresh(pipeline: Any, feeds_file: Path) -> None:
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
-    from rag import evalbrief, evalchecks, evalclaims
-    from rag.evalcases import load_dataset, load_suite
-    from rag.evalreport import baseline_data, check, print_report, write_index, write_report
-    from rag.evaluate import run
+    from rag.evalrun import EvalRequest, EvalRun
 
-    chat_model, judge = _chat_model(settings), None
-    if args.judge:
-        if chat_model is None:
-            raise ConfigError("--judge needs an LLM: set OPENAI_API_KEY or OPENAI_BASE_URL")
-        from rag.judge import Judge
-
-        judge = Judge(settings, chat_model)
-    paths = [settings.evals_dir / "claims.yaml" if p == Path("claims") and not p.exists() else p for p in args.suites]
-    paths = paths or [
-        settings.evals_dir / "known_facts.yaml",
-        settings.evals_dir / "followups.yaml",
-        settings.evals_dir / "brief_known_facts.yaml",
-        settings.evals_dir / "brief_checks.yaml",
-        settings.evals_dir / "claims.yaml",
-    ]
-    if args.dataset and not args.suites:
-        paths = []
-    claims_only = bool(paths) and all(evalclaims.is_claims_suite(p) for p in paths)
-    jobs: list[tuple[str, Any]] = []  # (name, thunk producing a report)
-    for path in paths:
-        if evalclaims.is_claims_suite(path):
-            verifier = None
-            if settings.verify == "llm":
-                if chat_model is None:
-                    raise ConfigError("--verify llm needs an LLM: set OPENAI_API_KEY or OPENAI_BASE_URL")
-                from rag.verify import LLMVerifier
-
-                verifier = LLMVerifier(settings, chat_model)
-            data = args.dataset[0] if args.dataset else None
-            jobs.append(
-                (
-                    path.stem,
-                    lambda p=path, v=verifier, d=data: evalclaims.run_claims(p, settings, dataset=d, verifier=v),
-                )
-            )
-        elif evalbrief.is_brief_suite(path):
-            jobs.append((path.stem, lambda p=path: evalbrief.run_known_facts(p, settings)))
-        elif evalchecks.is_check_suite(path):
-            jobs.append((path.stem, lambda p=path: evalchecks.run_checks(p, settings)))
-        else:
-            suite = load_suite(path)
-            if suite.missing:
-                # A suite over data that is not shipped (the development set) is skipped where it is absent.
-                print(f"rag: eval: {suite.name}: skipped ({suite.missing[0]} is not on this machine)", file=sys.stderr)
-                continue
-            jobs.append(
-                (
-                    suite.name,
-                    lambda s=suite: run(
-                        s, settings, chat_model=chat_model, vanilla=not args.no_textbook, judge=judge, log=log
-                    ),
-                )
-            )
-    for d in [] if claims_only else args.dataset:
-        for hidden in (False, True) if args.unanswerable else (False,):
-            suite = load_dataset(d, args.limit, unanswerable=hidden)
-            jobs.append(
-                (
-                    suite.name,
-                    lambda s=suite: run(
-                        s, settings, chat_model=chat_model, vanilla=not args.no_textbook, judge=judge, log=log
-                    ),
-                )
-            )
-        if not args.no_briefs:
-            jobs.append((f"briefs:{d.name}", lambda d=d: evalbrief.run_dataset(d, settings, limit=args.limit, log=log)))
-    for path in args.report:
-        if path.suffix.lower() not in {".json", ".html", ".htm"}:
-            raise ConfigError(f"--report {path}: use a .json or .html file name")
-    status = 0
-    written: dict[Path, list[tuple[str, Path]]] = {path: [] for path in args.report}
-    for name, job in jobs:
-        report = job()
-        if report is None:  # a suite over a dataset that is not here
-            print(f"{name}: skipped (its dataset is not present)", file=sys.stderr)
+    request = EvalRequest(
+        suites=tuple(args.suites),
+        datasets=tuple(args.dataset),
+        limit=args.limit,
+        reports=tuple(args.report),
+        check=args.check,
+        update_baseline=args.update_baseline,
+        baseline=args.baseline,
+        tolerance=args.tolerance,
+        textbook=not args.no_textbook,
+        judge=args.judge,
+        briefs=not args.no_briefs,
+        unanswerable=args.unanswerable,
+    )
+    runner = EvalRun(request, settings, chat_model=_chat_model(settings), log=log)
+    for name, missing in runner.skipped:
+        print(f"rag: eval: {name}: skipped ({missing} is not on this machine)", file=sys.stderr)
+    for job in runner.jobs:
+        outcome = runner.run(job)
+        if outcome.report is None:
+            print(f"{job.name}: skipped (its dataset is not present)", file=sys.stderr)
             continue
-        if isinstance(report, evalclaims.ClaimsReport):
-            for path in args.report:
-                out = path if len(jobs) == 1 else path.with_name(f"{path.stem}.{_slug(name)}.json")
-                evalclaims.write_claims_report(report, out.with_suffix(".json"))
-                written[path].append((name, out.with_suffix(".json")))
-                print(f"report written to {out.with_suffix('.json')}", file=sys.stderr)
-            if args.json:
-                print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
-            else:
-                evalclaims.print_claims_report(report)
-            missed = report.problems() if args.check else []
-            for problem in missed:
-                print(f"rag: eval: {name}: {problem}", file=sys.stderr)
-            status = 1 if missed else status
-            continue
-        is_brief = isinstance(report, evalbrief.BriefEvalReport)
-        for path in args.report:
-            # Several suites in one run: one file each, named after the suite (report.json → report.<suite>.json).
-            out = path if len(jobs) == 1 else path.with_name(f"{path.stem}.{_slug(name)}{path.suffix}")
-            if is_brief:
-                evalbrief.write_brief_report(report, out)
-            else:
-                write_report(report, out)
-            written[path].append((name, out))
-            print(f"report written to {out}", file=sys.stderr)
-        if args.json:
-            print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
-        elif is_brief:
-            evalbrief.print_brief_report(report)
-        else:
-            print_report(report)
-        engine = report.meta["engine"]
-        baseline = args.baseline or settings.evals_dir / "baselines" / f"{_slug(report.meta['suite'])}.{engine}.json"
-        if args.update_baseline:
-            baseline.parent.mkdir(parents=True, exist_ok=True)
-            baseline.write_text(json.dumps(baseline_data(report), indent=2) + "\n", encoding="utf-8")
-            print(f"baseline written to {baseline}", file=sys.stderr)
-        problems: list[str] = []
-        if args.check:
-            if not baseline.exists():
-                raise ConfigError(f"no baseline at {baseline}; create it with `rag eval --update-baseline`")
-            problems = check(report, json.loads(baseline.read_text(encoding="utf-8")), args.tolerance)
-        elif report.unresolved:
-            problems = [f"{report.unresolved} citation(s) do not resolve to article text"]
-        for problem in problems:
-            print(f"rag: eval: {name}: {problem}", file=sys.stderr)
-        if problems:
-            status = 1
-        elif args.check:
-            print(f"{name}: no metric below the baseline ({baseline}) by more than {args.tolerance}", file=sys.stderr)
-    for path, reports in written.items():
-        if len(jobs) > 1 and reports:  # FILE itself: an index of the suites' reports
-            write_index(path, reports)
-            print(f"index written to {path}", file=sys.stderr)
-    return status
+        for path in outcome.written:
+            print(f"report written to {path}", file=sys.stderr)
+        _print_eval_report(outcome.report, as_json=args.json)
+        runner.gate(outcome)
+        if outcome.baseline_written:
+            print(f"baseline written to {outcome.baseline_written}", file=sys.stderr)
+        for problem in outcome.problems:
+            print(f"rag: eval: {job.name}: {problem}", file=sys.stderr)
+        if outcome.checked_against and not outcome.problems:
+            print(
+                f"{job.name}: no metric below the baseline ({outcome.checked_against}) by more than {args.tolerance}",
+                file=sys.stderr,
+            )
+    for path in runner.write_indexes():
+        print(f"index written to {path}", file=sys.stderr)
+    return 1 if runner.failed else 0
+
+
+def _print_eval_report(report: Any, *, as_json: bool) -> None:
+    from rag.evalbrief import BriefEvalReport, print_brief_report
+    from rag.evalclaims import ClaimsReport, print_claims_report
+    from rag.evalreport import print_report
+
+    if as_json:
+        print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+    elif isinstance(report, ClaimsReport):
+        print_claims_report(report)
+    elif isinstance(report, BriefEvalReport):
+        print_brief_report(report)
+    else:
+        print_report(report)
 
 
 def log(message: str) -> None:
     print(message, file=sys.stderr)
-
-
-def _slug(name: str) -> str:
-    return "".join(ch if ch.isalnum() else "-" for ch in name.lower()).strip("-") or "suite"
 
 
 def cmd_train_reader(args: argparse.Namespace, settings: Settings) -> int:

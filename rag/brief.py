@@ -1,6 +1,7 @@
 """Daily briefings: the window's articles → stories ranked by newsworthiness → a headline and 2–4 cited
 sentences each (extractive by default, LLM map-reduce when configured) → what changed since the previous
-brief → verified citations.
+brief → verified citations. What the brief covers is chosen in ``rag.briefselect``, it is rendered by
+``rag.briefrender`` and saved by ``rag.brieffiles``.
 
 Every citation in a brief must be a verbatim span of an article inside the window; ``verify`` enforces it
 and a failure is an error, never a warning."""
@@ -8,34 +9,22 @@ and a failure is an error, never a warning."""
 from __future__ import annotations
 
 import datetime as dt
-import json
-import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
+from rag.brieffiles import load_previous
+from rag.briefselect import MAX_STORIES, MAX_WORDS, fit_budget, window
 from rag.changes import change_within, compare
-from rag.cite import MARKER, CitationBook, markers, span_citation, strip_markers
+from rag.cite import MARKER, CitationBook, markers, span_citation
 from rag.errors import BriefCitationError, EmptyWindowError
 from rag.headline import clean_title
 from rag.newsworthiness import rank
 from rag.sentences import split_spans
-from rag.store import Store
 from rag.stories import Story, group
-from rag.types import Article, Briefing, Citation, Filters, Source, StorySummary
-
-#: The length budget and story cap. A digest covers more of the week's news with more stories of two
-#: sentences each than with fewer, longer ones: chosen on the training weeks (quiz coverage 0.596 at 886
-#: words on average, against 0.581 at 1,141 words with 12 stories of up to four sentences).
-MAX_WORDS = 1000
-MAX_STORIES = 24
-#: Sentences every story gets first; further ones (up to the summarizer's) only while the brief is short.
-BASE_SENTENCES = 2
-#: A thin day's brief deepens its stories up to this share of the budget: a single story is told in four
-#: sentences, while a full day's twenty stories stay at two (a third sentence added words, not coverage).
-DEPTH_SHARE = 0.6
+from rag.types import Article, Briefing, Citation, Source, StorySummary
 
 
 def clean_headline(title: str) -> str:
@@ -62,40 +51,6 @@ def story_summary(story: Story, headline: str, sentences: list[str]) -> StorySum
         sources=[Source(a.id, a.title, a.outlet, a.url, a.published_iso) for a in story.articles],
         centroid=[round(float(x), 5) for x in story.centroid],
     )
-
-
-def fit_budget(summaries: list[StorySummary], max_words: int, max_stories: int) -> list[StorySummary]:
-    """Breadth first: every story in rank order gets its headline and first ``BASE_SENTENCES`` sentences while
-    the word budget lasts (the last story kept may get fewer); then, round by round in rank order, one more
-    sentence each while the brief stays within ``DEPTH_SHARE`` of the budget."""
-
-    def size(text: str) -> int:
-        return len(strip_markers(text).split())
-
-    kept: list[tuple[StorySummary, list[str], int]] = []  # (story, its sentences, how many are shown)
-    words = 0
-    for s in summaries[:max_stories]:
-        n = min(BASE_SENTENCES, len(s.sentences))
-        cost = len(s.headline.split()) + sum(size(x) for x in s.sentences[:n])
-        while n > 1 and cost > max_words - words:
-            n -= 1
-            cost -= size(s.sentences[n])
-        if cost > max_words - words or n == 0:
-            break
-        kept.append((s, list(s.sentences), n))
-        words += cost
-    depth = min(max_words, int(max_words * DEPTH_SHARE))
-    grown = True
-    while grown:
-        grown = False
-        for i, (s, sentences, n) in enumerate(kept):
-            if n < len(sentences) and words + size(sentences[n]) <= depth:
-                words += size(sentences[n])
-                kept[i] = (s, sentences, n + 1)
-                grown = True
-    for s, sentences, n in kept:
-        s.sentences = sentences[:n]
-    return [s for s, _, _ in kept]
 
 
 def verify(brief: Briefing, window: dict[str, Article]) -> None:
@@ -189,35 +144,6 @@ def make_brief(
     _prune_citations(brief)
     verify(brief, {a.id: a for a in articles})
     return brief
-
-
-def window(
-    store: Store, *, date: dt.date | None = None, since: dt.date | None = None, until: dt.date | None = None
-) -> tuple[dt.date, dt.date, dt.date, list[Article]]:
-    """(brief date, since, until, articles): ``date`` alone is that day; default the newest day stored."""
-    if since is None and until is None:
-        day = date or store.newest_date()
-        if day is None:
-            raise EmptyWindowError("the store has no dated articles; ingest some first (`rag ingest PATH`)")
-        since = until = day
-    until = until or date or store.newest_date() or dt.date.today()
-    since = since or until
-    articles = list(store.iter_articles(Filters(since=since, until=until)))
-    return until, since, until, articles
-
-
-def load_previous(directory: Path | None, before: dt.date) -> Briefing | None:
-    """The newest saved brief (JSON) for a day before ``before``."""
-    if directory is None or not directory.is_dir():
-        return None
-    candidates = sorted(p for p in directory.glob("*.json") if re.fullmatch(r"\d{4}-\d{2}-\d{2}", p.stem))
-    for path in reversed(candidates):
-        if dt.date.fromisoformat(path.stem) < before:
-            try:
-                return Briefing.from_dict(json.loads(path.read_text(encoding="utf-8")))
-            except (ValueError, KeyError, TypeError):
-                continue
-    return None
 
 
 def brief_from_store(

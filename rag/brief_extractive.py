@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag import headline, sentence_quality
-from rag.brief import CitationBook, story_summary
+from rag.brief import story_summary
+from rag.cite import CitationBook
 from rag.embed import Embedder
 from rag.sentences import split_spans
 from rag.stories import Story

@@ -1,6 +1,6 @@
 """Briefing output: Markdown (default), a self-contained HTML page (phone-friendly, works offline, a table
 of contents, each story's sources linked), the same HTML as a fragment for the web app's Briefing tab, and
-JSON; saved per date under a briefs folder."""
+JSON. Article text is made inert in each (escaped HTML, backslash-escaped Markdown, only http(s) links)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import datetime as dt
 import html
 import json
 import re
-from pathlib import Path
 
 from rag.cite import MARKER
 from rag.types import Briefing, Citation, MovedNumber, Source, StorySummary
@@ -208,16 +207,3 @@ def render(brief: Briefing, fmt: str) -> str:
     if fmt == "json":
         return json.dumps(brief.to_dict(), indent=2, ensure_ascii=False)
     raise ValueError(f"unknown format {fmt!r}")
-
-
-def save(brief: Briefing, directory: Path, fmt: str) -> list[Path]:
-    """Write ``<date>.<fmt>`` (and always ``<date>.json``, which the next brief compares against)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    written = []
-    for f in dict.fromkeys([fmt, "json"]):
-        path = directory / f"{brief.date}.{f}"
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(render(brief, f), encoding="utf-8")
-        tmp.replace(path)
-        written.append(path)
-    return written

@@ -554,9 +554,9 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_brief(args: argparse.Namespace, settings: Settings) -> int:
     from rag.brief import brief_from_store
-    from rag.briefrender import render, save
+    from rag.brieffiles import read_brief, save
+    from rag.briefrender import render
     from rag.pipeline import Pipeline
-    from rag.types import Briefing
 
     max_words = settings.brief_max_words if args.max_words is None else args.max_words
     max_stories = settings.brief_max_stories if args.max_stories is None else args.max_stories
@@ -574,12 +574,7 @@ def cmd_brief(args: argparse.Namespace, settings: Settings) -> int:
             f"no articles since {args.since}: the newest article is from {newest}, {age} days ago; "
             f"try --since {age + 1}d, or --date {newest}"
         )
-    previous = None
-    if args.previous:
-        try:
-            previous = Briefing.from_dict(json.loads(args.previous.read_text(encoding="utf-8")))
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise ConfigError(f"cannot read previous brief {args.previous}: {exc}") from None
+    previous = read_brief(args.previous) if args.previous else None
     chat_model = _chat_model(settings)
     out_dir = args.out or settings.briefs_dir
     brief = brief_from_store(

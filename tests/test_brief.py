@@ -274,7 +274,7 @@ def test_the_opening_sentence_is_the_newest_development_not_background(
 
 
 def test_the_budget_goes_to_more_stories_first_and_deepens_only_a_thin_day() -> None:
-    from rag.brief import fit_budget
+    from rag.briefselect import fit_budget
     from rag.types import StorySummary
 
     def story(i: int, n: int = 4) -> StorySummary:

@@ -8,9 +8,11 @@ import datetime as dt
 import html
 import json
 import re
+from typing import Any
 
+from rag import templating
 from rag.cite import MARKER
-from rag.types import Briefing, Citation, MovedNumber, Source, StorySummary
+from rag.types import Briefing, Citation, MovedNumber, StorySummary
 
 FORMATS = ("md", "html", "json")
 
@@ -115,88 +117,27 @@ def to_markdown(brief: Briefing) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-_CSS = """
-:root{color-scheme:light dark}body{font:17px/1.55 Georgia,serif;margin:0;background:#fbfaf7;color:#1c1c1c}
-main{max-width:720px;margin:0 auto;padding:16px}h1{font:700 1.6em system-ui,sans-serif;margin:.4em 0}
-h2{font:700 1.15em system-ui,sans-serif;margin:1.6em 0 .2em}.meta,.cov{color:#666;font:.85em system-ui,sans-serif}
-.tag{font:700 .7em system-ui,sans-serif;padding:2px 6px;border-radius:4px;background:#e6efff;color:#1b4fb5;
-vertical-align:middle}.tag.developing{background:#fff1d6;color:#8a5a00}sup a{text-decoration:none}
-.moved{background:#f3f3f3;padding:6px 10px;border-left:3px solid #c77d00;font:.9em system-ui,sans-serif}
-ol.src{font:.9em system-ui,sans-serif;padding-left:1.4em}ol.src li{margin:.6em 0}
-nav.toc{font:.95em system-ui,sans-serif;border:1px solid #ddd;border-radius:6px;padding:.4em 1em}
-nav.toc ol{margin:.3em 0;padding-left:1.4em}ul.story-sources{font:.85em system-ui,sans-serif;color:#555;
-padding-left:1.2em;margin:.4em 0}
-blockquote{margin:.3em 0;padding-left:.6em;border-left:3px solid #ccc;color:#444}
-@media (prefers-color-scheme: dark){body{background:#161616;color:#e8e8e8}.meta,.cov{color:#aaa}
-.moved{background:#222}blockquote{color:#bbb;border-color:#555}a{color:#8ab4ff}nav.toc{border-color:#444}
-ul.story-sources{color:#aaa}}
-"""
-
-
-def _cite_links(text: str) -> str:
-    return MARKER.sub(
-        r'<sup><a class=cite href="#s\1" data-key="\1" aria-label="source \1">[\1]</a></sup>', html.escape(text)
-    )
-
-
-def _link(text: str, url: str) -> str:
-    """Escaped text, linked when the URL is http(s) (never a javascript: or data: one)."""
-    shown = html.escape(text)
-    return f'<a href="{html.escape(url, quote=True)}">{shown}</a>' if url.startswith(("http://", "https://")) else shown
-
-
-def _story_source(a: Source) -> str:
-    where = f"{a.outlet or 'outlet unknown'}, {a.published or 'date unknown'}"
-    return f"<li>{_link(a.title, a.url)} — {html.escape(where)}</li>"
-
-
 def fragment(brief: Briefing) -> str:
     """The brief as HTML without the page around it: title, counts, contents, stories (each with its
     sources), then every quoted source. All text is escaped; the web app shows this same fragment."""
-    window = brief.since if brief.since == brief.until else f"{brief.since} to {brief.until}"
-    parts = [
-        f"<h1>{html.escape(window_title(brief))}</h1>",
-        f"<p class=meta>{html.escape(_counts(brief, window))} · {html.escape(brief.engine)}"
-        + (f" · compared with {html.escape(brief.previous)}" if brief.previous else "")
-        + "</p>",
-    ]
-    if brief.stories:
-        toc = "".join(
-            f'<li><a href="#story-{n}">{html.escape(s.headline)}</a></li>' for n, s in enumerate(brief.stories, 1)
-        )
-        parts.append(f'<nav class=toc aria-label="Stories"><ol>{toc}</ol></nav>')
-    if brief.overview:
-        parts.append(f"<p class=overview><strong>{_cite_links(' '.join(brief.overview))}</strong></p>")
-    for n, s in enumerate(brief.stories, start=1):
-        tag = "developing" if s.status == "developing" else "new"
-        parts.append(
-            f'<article class=story id="story-{n}"><h2>{n}. {html.escape(s.headline)} '
-            f'<span class="tag {tag}">{tag.upper()}</span></h2>'
-        )
-        parts.append(
-            f"<p class=cov>{html.escape(_coverage(s))}</p><p class=summary>{_cite_links(' '.join(s.sentences))}</p>"
-        )
-        for m in s.moved:
-            parts.append(f"<p class=moved>Number moved — {_cite_links(moved_text(m))}</p>")
-        if s.sources:
-            listed = "".join(map(_story_source, s.sources))
-            parts.append(f'<ul class=story-sources aria-label="Sources of this story">{listed}</ul>')
-        parts.append("</article>")
-    parts.append("<h2 id=sources>Quoted sources</h2><ol class=src>")
-    for c in brief.citations:
-        quote = f"<blockquote>{html.escape(c.quote)}</blockquote>"
-        parts.append(f'<li id="s{c.key}" value="{c.key}">{_link(_source(c), c.url)}{quote}</li>')
-    parts.append("</ol>")
-    return "".join(parts)
+    return templating.render("brief_fragment.html", **_page(brief))
 
 
 def to_html(brief: Briefing) -> str:
-    title = html.escape(window_title(brief))
-    return (
-        "<!doctype html><html lang=en><head><meta charset=utf-8>"
-        '<meta name=viewport content="width=device-width,initial-scale=1">'
-        f"<title>{title}</title><style>{_CSS}</style></head><body><main>{fragment(brief)}</main></body></html>"
-    )
+    """The brief as a self-contained page (``brief.html``: the fragment in a page with its stylesheet)."""
+    return templating.render("brief.html", **_page(brief))
+
+
+def _page(brief: Briefing) -> dict[str, Any]:
+    window = brief.since if brief.since == brief.until else f"{brief.since} to {brief.until}"
+    return {
+        "brief": brief,
+        "title": window_title(brief),
+        "counts": _counts(brief, window),
+        "coverage": _coverage,
+        "moved_text": moved_text,
+        "source": _source,
+    }
 
 
 def render(brief: Briefing, fmt: str) -> str:

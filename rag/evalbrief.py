@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import html
 import json
 import time
 from collections import defaultdict
@@ -14,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from rag import templating
 from rag.brief import brief_from_store, make_brief
 from rag.brief_extractive import ExtractiveBriefer
 from rag.briefrender import moved_text
@@ -21,7 +21,6 @@ from rag.cite import markers
 from rag.embed import Embedder
 from rag.errors import BriefCitationError, ConfigError
 from rag.evalcases import Suite, load_dataset, suite_type
-from rag.evalreport import REPORT_CSS
 from rag.evaluate import build_arms, meta
 from rag.metrics import Fact, contains, mean
 from rag.settings import Settings
@@ -206,28 +205,16 @@ def write_brief_report(report: BriefEvalReport, path: Path) -> None:
 
 
 def brief_report_html(report: BriefEvalReport) -> str:
+    """A self-contained page (``brief_eval.html``): the summary, then one row per item."""
     m = report.meta
-    title = html.escape(f"Briefing evaluation: {m['suite']}")
-    meta_line = " · ".join(
-        html.escape(f"{k} {m[k]}") for k in ("engine", "commit", "settings_fingerprint", "created") if k in m
-    )
-    summary = "".join(
-        f"<tr><td>{html.escape(k)}</td><td class=n>{html.escape(_shown(v))}</td></tr>"
-        for k, v in report.summary.items()
-    )
     columns = sorted({k for item in report.items for k in item}, key=lambda k: (k not in {"week", "id"}, k))
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
-    rows = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(_shown(item.get(c)))}</td>" for c in columns) + "</tr>"
-        for item in report.items
-    )
-    return (
-        f"<!doctype html><html lang=en><head><meta charset=utf-8>"
-        f'<meta name=viewport content="width=device-width, initial-scale=1">'
-        f"<title>{title}</title><style>{REPORT_CSS}</style></head><body><main>"
-        f"<h1>{title}</h1><p class=meta>{meta_line}</p>"
-        f"<h2>Summary</h2><table>{summary}</table>"
-        f"<h2>Details</h2><table><tr>{head}</tr>{rows}</table></main></body></html>"
+    return templating.render(
+        "brief_eval.html",
+        title=f"Briefing evaluation: {m['suite']}",
+        meta_line=[f"{k} {m[k]}" for k in ("engine", "commit", "settings_fingerprint", "created") if k in m],
+        summary=[(k, _shown(v)) for k, v in report.summary.items()],
+        columns=columns,
+        rows=[[_shown(item.get(c)) for c in columns] for item in report.items],
     )
 
 

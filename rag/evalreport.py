@@ -3,7 +3,6 @@ against a committed baseline."""
 
 from __future__ import annotations
 
-import html
 import json
 from pathlib import Path
 from typing import Any, Protocol
@@ -11,7 +10,8 @@ from typing import Any, Protocol
 from rich.console import Console
 from rich.table import Table
 
-from rag.evaluate import ArmResult, EvalReport, K
+from rag import templating
+from rag.evaluate import EvalReport, K
 
 #: (metric, label, higher is better); the gate checks the ones marked gated.
 METRICS: list[tuple[str, str, bool]] = [
@@ -126,105 +126,73 @@ def write_json(report: EvalReport, path: Path) -> None:
 
 # -- HTML ---------------------------------------------------------------------------------------------------
 
-REPORT_CSS = """
-body{font:15px/1.5 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1d232b;background:#f6f7f9}
-main{max-width:1100px;margin:0 auto;padding:24px}h1{font-size:1.5em;margin:0 0 4px}h2{margin-top:32px}
-.meta{color:#5b6570;font-size:.9em}table{border-collapse:collapse;width:100%;background:#fff;margin:8px 0}
-th,td{padding:6px 10px;border-bottom:1px solid #e3e6ea;text-align:left;vertical-align:top}
-td.n{text-align:right;font-variant-numeric:tabular-nums}.pos{color:#0a7a3e}.neg{color:#b3261e}
-.pass{color:#0a7a3e;font-weight:600}.fail{color:#b3261e;font-weight:600}details{margin:2px 0}
-blockquote{margin:4px 0 4px 12px;padding-left:8px;border-left:3px solid #c9d1da;color:#333}
-.legend span{display:inline-block;width:12px;height:12px;margin:0 4px 0 12px;vertical-align:middle}
-svg text{font:12px system-ui,sans-serif}
-"""
 _COLOURS = ["#2f6fdf", "#b0b8c4"]
 
 
-def _chart(report: EvalReport) -> str:
-    """Grouped bars: accuracy and hit@k per kind, one bar per pipeline."""
+def _chart(report: EvalReport) -> dict[str, Any]:
+    """Grouped bars: accuracy and hit@k per kind, one bar per pipeline (the geometry ``eval_report.html``
+    draws)."""
     kinds = list(report.arms[0].per_kind)
     groups = [(kind, metric) for kind in kinds for metric in ("accuracy", f"hit@{K}")]
     groups = [g for g in groups if any(a.per_kind.get(g[0], {}).get(g[1]) is not None for a in report.arms)]
     bar, gap, height = 14, 18, 180
     width = 60 + len(groups) * (bar * len(report.arms) + gap)
-    parts = [f'<svg viewBox="0 0 {width} {height + 90}" width="100%" role="img" aria-label="accuracy by kind">']
+    grid = []
     for t in (0, 0.5, 1):
         y = 10 + height * (1 - t)
-        parts.append(f'<line x1="40" x2="{width}" y1="{y}" y2="{y}" stroke="#e3e6ea"/>')
-        parts.append(f'<text x="34" y="{y + 4}" text-anchor="end">{t:.1f}</text>')
+        grid.append({"y": y, "label_y": y + 4, "label": f"{t:.1f}"})
+    drawn = []
     x = 50
     for kind, metric in groups:
+        bars = []
         for i, arm in enumerate(report.arms):
             v = arm.per_kind.get(kind, {}).get(metric) or 0.0
             h = height * v
-            parts.append(
-                f'<rect x="{x + i * bar}" y="{10 + height - h:.1f}" width="{bar - 2}" height="{h:.1f}" '
-                f'fill="{_COLOURS[i % 2]}"><title>{html.escape(arm.name)} {html.escape(kind)} {metric}: {v:.2f}'
-                "</title></rect>"
+            bars.append(
+                {
+                    "x": x + i * bar,
+                    "y": f"{10 + height - h:.1f}",
+                    "width": bar - 2,
+                    "height": f"{h:.1f}",
+                    "colour": _COLOURS[i % 2],
+                    "arm": arm.name,
+                    "value": f"{v:.2f}",
+                }
             )
         label = f"{kind} {'acc' if metric == 'accuracy' else metric}"
         cx = x + bar * len(report.arms) / 2
-        parts.append(f'<text transform="translate({cx},{height + 16}) rotate(40)">{html.escape(label)}</text>')
+        drawn.append({"kind": kind, "metric": metric, "bars": bars, "x": cx, "y": height + 16, "label": label})
         x += bar * len(report.arms) + gap
-    parts.append("</svg>")
-    legend = "".join(
-        f'<span style="background:{_COLOURS[i % 2]}"></span>{html.escape(a.name)}' for i, a in enumerate(report.arms)
-    )
-    return f'<div class="legend">{legend}</div>' + "".join(parts)
-
-
-def _case_rows(arm: ArmResult) -> str:
-    rows = []
-    for c in arm.cases:
-        cites = "".join(
-            f"<blockquote>[{x['key']}] {html.escape(x['quote'])}<br><small>{html.escape(x['title'])} · "
-            f"{html.escape(x['outlet'] or 'outlet unknown')} · {html.escape(x['published'] or 'date unknown')} · "
-            f"chars {x['start']}–{x['end']}</small></blockquote>"
-            for x in c.citations
-        )
-        verdict = '<span class="pass">pass</span>' if c.passed else '<span class="fail">fail</span>'
-        rows.append(
-            f"<tr><td>{html.escape(c.id)}<br><small>{html.escape(c.kind)}</small></td>"
-            f"<td>{html.escape(c.question)}<details><summary>{html.escape(c.answer[:140])}"
-            f"{'…' if len(c.answer) > 140 else ''}</summary><p>{html.escape(c.answer)}</p>{cites}</details></td>"
-            f"<td>{verdict}<br><small>{html.escape(c.reason)}</small></td></tr>"
-        )
-    return "".join(rows)
+    legend = [{"colour": _COLOURS[i % 2], "name": a.name} for i, a in enumerate(report.arms)]
+    return {"width": width, "height": height + 90, "grid": grid, "groups": drawn, "legend": legend}
 
 
 def to_html(report: EvalReport) -> str:
+    """A self-contained page (``eval_report.html``): summary, chart and table by kind, every case."""
     m = report.meta
-    head = "".join(f"<th>{html.escape(a.name)}</th>" for a in report.arms)
-    head += "<th>Δ</th>" if len(report.arms) > 1 else ""
-    body = []
+    summary = []
     for metric, label, values in _rows(report):
         delta = _delta(values, metric)
         better = next(hb for name, _, hb in METRICS if name == metric)
         cls = ""
         if delta and float(delta) != 0:
             cls = "pos" if (float(delta) > 0) == better else "neg"
-        cells = "".join(f'<td class="n">{_fmt(metric, v)}</td>' for v in values)
-        if len(report.arms) > 1:
-            cells += f'<td class="n {cls}">{delta}</td>'
-        body.append(f"<tr><td>{html.escape(label)}</td>{cells}</tr>")
-    kind_head = "".join(
-        f"<th>{html.escape(a.name)} acc</th><th>{html.escape(a.name)} hit@{K}</th>" for a in report.arms
-    )
-    kind_rows = []
-    for kind, stats in report.arms[0].per_kind.items():
-        cells = "".join(
-            f'<td class="n">{_fmt("accuracy", a.per_kind.get(kind, {}).get("accuracy"))}</td>'
-            f'<td class="n">{_fmt("accuracy", a.per_kind.get(kind, {}).get(f"hit@{K}"))}</td>'
-            for a in report.arms
-        )
-        kind_rows.append(f'<tr><td>{html.escape(kind)}</td><td class="n">{stats["cases"]:.0f}</td>{cells}</tr>')
-    cases = "".join(
-        f"<h2>Cases: {html.escape(a.name)}</h2><p class=meta>{html.escape(a.description)}</p>"
-        f"<table><tr><th>case</th><th>question and answer</th><th>result</th></tr>{_case_rows(a)}</table>"
-        for a in report.arms
-    )
-    meta = " · ".join(
-        html.escape(str(x))
+        cells = [_fmt(metric, v) for v in values]
+        summary.append({"label": label, "cells": cells, "delta": delta, "delta_class": cls})
+    kinds = [
+        {
+            "kind": kind,
+            "cases": f"{stats['cases']:.0f}",
+            "cells": [
+                _fmt("accuracy", a.per_kind.get(kind, {}).get(metric))
+                for a in report.arms
+                for metric in ("accuracy", f"hit@{K}")
+            ],
+        }
+        for kind, stats in report.arms[0].per_kind.items()
+    ]
+    meta_line = [
+        str(x)
         for x in (
             f"{m['cases']} cases",
             f"engine {m['engine']} ({m['model']})",
@@ -233,15 +201,17 @@ def to_html(report: EvalReport) -> str:
             "prompts " + ", ".join(m["prompts"].values()),
             m["created"],
         )
-    )
-    return (
-        f"<!doctype html><html lang=en><head><meta charset=utf-8>"
-        f'<meta name=viewport content="width=device-width,initial-scale=1">'
-        f"<title>Evaluation: {html.escape(m['suite'])}</title><style>{REPORT_CSS}</style></head><body><main>"
-        f"<h1>Evaluation: {html.escape(m['suite'])}</h1><p class=meta>{meta}</p>"
-        f"<h2>Summary</h2><table><tr><th>metric</th>{head}</tr>{''.join(body)}</table>"
-        f"<h2>By kind</h2>{_chart(report)}<table><tr><th>kind</th><th>cases</th>{kind_head}</tr>"
-        f"{''.join(kind_rows)}</table>{cases}</main></body></html>"
+    ]
+    return templating.render(
+        "eval_report.html",
+        meta=m,
+        meta_line=meta_line,
+        arms=report.arms,
+        compared=len(report.arms) > 1,
+        summary=summary,
+        chart=_chart(report),
+        kinds=kinds,
+        k=K,
     )
 
 
@@ -265,14 +235,7 @@ def write_index(path: Path, written: list[tuple[str, Path]]) -> None:
         data = {"reports": [{"suite": name, "file": file} for name, file in rows]}
         path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
         return
-    items = "\n".join(
-        f'<li><a href="{html.escape(file, quote=True)}">{html.escape(name)}</a></li>' for name, file in rows
-    )
-    path.write_text(
-        "<!doctype html>\n<html lang=en><meta charset=utf-8><title>rag eval reports</title>\n"
-        f"<h1>rag eval: {len(rows)} report(s)</h1>\n<ul>\n{items}\n</ul>\n</html>\n",
-        encoding="utf-8",
-    )
+    path.write_text(templating.render("eval_index.html", reports=rows), encoding="utf-8")
 
 
 # -- regression gate ----------------------------------------------------------------------------------------

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from rag.errors import ConfigError
+from rag.evalbrief import BriefEvalReport, brief_report_html
 from rag.evalcases import Case, Evidence, load_dataset, load_suite
 from rag.evalreport import baseline_data, check, to_html
-from rag.evaluate import run, score_case
+from rag.evaluate import ArmResult, CaseResult, EvalReport, run, score_case
 from rag.judge import Judge
 from rag.metrics import Fact, bootstrap_ci, contains, normalise, numbers_in, percentile
 from rag.pipeline import Pipeline
@@ -160,6 +161,19 @@ def test_runner_scores_both_pipelines_and_reports(tmp_path: Path, small_suite: P
     assert check(report, base, 0.02) == []
     base["summary"]["hit@5"] = 1.5
     assert any("hit@5 fell" in p for p in check(report, base, 0.02))
+
+
+def test_html_reports_escape_every_text_they_show() -> None:
+    evil = "<script>alert('x')</script> & \"<b>"
+    quote = {"key": 1, "quote": evil, "title": evil, "outlet": evil, "published": None, "start": 0, "end": 5}
+    case = CaseResult(evil, evil, evil, "answer", evil, False, False, evil, [quote], [], None, None, None)
+    arm = ArmResult(evil, evil, [case], {"accuracy": 0.0}, {}, {evil: {"cases": 1.0, "accuracy": 0.0}})
+    meta = {"suite": evil, "cases": 1, "engine": "e", "model": evil, "commit": "c", "settings_fingerprint": "f",
+            "prompts": {"answer": evil}, "created": evil}  # fmt: skip
+    brief = BriefEvalReport({"suite": evil, "engine": evil}, {evil: None}, [{"id": evil, evil: True}])
+    for page in (to_html(EvalReport(meta, [arm])), brief_report_html(brief)):
+        assert page.startswith("<!doctype html>") and page.endswith("</main></body></html>")
+        assert "<script>" not in page and "<b>" not in page and "&lt;script&gt;alert(&#x27;x&#x27;)" in page
 
 
 def test_dataset_mode_asks_with_articles_up_to_the_question_date(tmp_path: Path, embedder: object) -> None:

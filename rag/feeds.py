@@ -22,12 +22,13 @@ import tempfile
 import tomllib
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import feedparser
+import lxml.html
+from lxml import etree
 
 from rag.errors import ConfigError, RagError
 from rag.fetch import Fetched, Fetcher, FetchError, Validators, is_http_url, one_line
@@ -347,37 +348,38 @@ def _entry_text(entry: Any) -> str:
     """The longest text the feed itself carries for the entry (full content, else summary), as plain text."""
     candidates = [str(c.get("value") or "") for c in entry.get("content") or [] if isinstance(c, dict)]
     candidates.append(str(entry.get("summary") or ""))
-    return max((_html_text(c) for c in candidates), key=len, default="")
+    return max((html_text(c) for c in candidates), key=len, default="")
 
 
-class _TextParser(HTMLParser):
-    BLOCKS = frozenset({"p", "div", "br", "li", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "section"})
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.hidden = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in {"script", "style"}:
-            self.hidden += 1
-        elif tag in self.BLOCKS:
-            self.parts.append("\n\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in {"script", "style"}:
-            self.hidden = max(0, self.hidden - 1)
-        elif tag in self.BLOCKS:
-            self.parts.append("\n\n")
-
-    def handle_data(self, data: str) -> None:
-        if not self.hidden:
-            self.parts.append(data)
+#: Elements that start a paragraph of their own; what scripts and styles hold is not text.
+_BLOCKS = frozenset({"p", "div", "br", "li", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "section"})
+_HIDDEN = frozenset({"script", "style"})
+_BREAK = "\n\n"
 
 
-def _html_text(html: str) -> str:
-    parser = _TextParser()
-    parser.feed(html)
-    parser.close()
-    paragraphs = (" ".join(p.split()) for p in "".join(parser.parts).split("\n\n"))
-    return "\n\n".join(p for p in paragraphs if p)
+def html_text(markup: str) -> str:
+    """Feed-entry HTML as plain text: entities decoded, scripts, styles and comments dropped, a paragraph
+    break at each block element, whitespace collapsed within paragraphs."""
+    if not markup.strip():
+        return ""
+    try:
+        root = lxml.html.document_fromstring(markup)
+    except (etree.ParserError, ValueError):
+        return ""
+    parts: list[str] = []
+    hidden = 0  # inside this many scripts and styles
+    for event, el in etree.iterwalk(root, events=("start", "end", "comment", "pi")):
+        if event == "start":
+            if el.tag in _HIDDEN:
+                hidden += 1
+            elif not hidden:
+                parts += [_BREAK, el.text or ""] if el.tag in _BLOCKS else [el.text or ""]
+            continue
+        if event == "end" and el.tag in _HIDDEN:
+            hidden -= 1
+        elif event == "end" and not hidden and el.tag in _BLOCKS:
+            parts.append(_BREAK)
+        if not hidden:  # what follows the element, comment or instruction, in its parent
+            parts.append(el.tail or "")
+    paragraphs = (" ".join(p.split()) for p in "".join(parts).split(_BREAK))
+    return _BREAK.join(p for p in paragraphs if p)

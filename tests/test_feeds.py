@@ -16,7 +16,7 @@ import pytest
 
 from rag.embed import LocalMiniLM
 from rag.errors import ConfigError
-from rag.feeds import FeedsConfig, Source, fetch_urls, load_feeds_file, poll_feeds
+from rag.feeds import FeedsConfig, Source, fetch_urls, html_text, load_feeds_file, poll_feeds
 from rag.fetch import USER_AGENT, Fetcher, FetchError
 from rag.ingest import index_fingerprint, ingest_items, make_chunker
 from rag.load import Skipped, build_article
@@ -531,6 +531,28 @@ def test_invalid_feeds_file_is_a_config_error(tmp_path: Path, content: str | Non
     with pytest.raises(ConfigError) as err:
         load_feeds_file(path)
     assert message in str(err.value) and "\n" not in str(err.value) and str(path) in str(err.value)
+
+
+# -- a feed's own text ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("markup", "text"),
+    [
+        # entities decoded, a no-break space is a space
+        ("<p>Fish &amp; chips &lt;3 &eacute;t&eacute; &#8220;hot&#8221;&nbsp;now</p>", "Fish & chips <3 été “hot” now"),
+        # scripts, styles and comments are not text (a comment left open at the end neither)
+        ("<style>p{color:red}</style><p>Kept</p><script>alert('<p>no</p>')</script> tail<!-- note -->", "Kept\n\ntail"),
+        ("<p>Kept</p><!-- an unclosed comment", "Kept"),
+        # block elements and line breaks end a paragraph; inline ones do not
+        ("Lede <b>bold</b> text<br>Next line<div>Block</div><ul><li>One</li><li>Two</li></ul>",
+         "Lede bold text\n\nNext line\n\nBlock\n\nOne\n\nTwo"),
+        ("<p>  spread\n  over   lines </p>", "spread over lines"),
+        ("   ", ""),
+    ],
+)  # fmt: skip
+def test_feed_html_becomes_plain_paragraphs(markup: str, text: str) -> None:
+    assert html_text(markup) == text
 
 
 # -- into the store --------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import datetime as dt
 
 from rag.cite import strip_markers
 from rag.errors import EmptyWindowError
-from rag.store import Store
+from rag.storeread import StoreReader
 from rag.types import Article, Filters, StorySummary
 
 #: The length budget and story cap. A digest covers more of the week's news with more stories of two
@@ -23,7 +23,7 @@ DEPTH_SHARE = 0.6
 
 
 def window(
-    store: Store, *, date: dt.date | None = None, since: dt.date | None = None, until: dt.date | None = None
+    store: StoreReader, *, date: dt.date | None = None, since: dt.date | None = None, until: dt.date | None = None
 ) -> tuple[dt.date, dt.date, dt.date, list[Article]]:
     """(brief date, since, until, articles): ``date`` alone is that day; default the newest day stored."""
     if since is None and until is None:

@@ -26,7 +26,8 @@ from rag.embed import Embedder
 from rag.lexical import Indexed, LexicalIndex
 from rag.load import content_hash, load_file, text_hash, too_big
 from rag.settings import MAX_ARTICLE_BYTES
-from rag.store import ArticleWrite, Committed, Store
+from rag.store import Store
+from rag.storerecords import ArticleWrite, Committed
 from rag.types import Article, Skipped
 
 #: Articles embedded per model call group: enough chunks for length-sorted batching to pay off...

@@ -29,7 +29,7 @@ import tantivy
 
 from rag.chunk import embed_header
 from rag.errors import StoreError
-from rag.store import day_number, from_day_number
+from rag.storerecords import day_number, from_day_number
 from rag.text import terms
 from rag.types import Chunk, Filters
 

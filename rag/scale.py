@@ -98,7 +98,7 @@ def _prepare_source(dataset: Path, settings: Settings) -> dict[str, int]:
 
 def _replicas(settings: Settings) -> Iterator[tuple[int, Any]]:
     """(copy number, write) for copy 1, 2, … of every source article, forever (the caller stops)."""
-    from rag.store import ArticleWrite
+    from rag.storerecords import ArticleWrite
 
     store = _store(settings)
     writes = list(store.iter_writes())

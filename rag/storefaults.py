@@ -7,9 +7,12 @@ counts as a full disk when little space is left where the store lives.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import shutil
+from collections.abc import Iterator
 
+from rag.errors import RagError, StoreError
 from rag.settings import Settings
 
 _DISK_FULL = ("no space left", "disk is full", "database or disk is full", "quota exceeded")
@@ -37,6 +40,17 @@ def describe_failure(exc: Exception, doing: str, location: str, settings: Settin
     if any(s in text for s in _DAMAGED):
         return f"{head}: the store is damaged; move {location} aside and rebuild it with `rag ingest --rebuild PATH...`"
     return head
+
+
+@contextlib.contextmanager
+def guard(doing: str, location: str, settings: Settings) -> Iterator[None]:
+    """Any Chroma failure inside becomes one StoreError line naming the cause and the fix."""
+    try:
+        yield
+    except RagError:
+        raise
+    except Exception as exc:  # chromadb raises many types; all mean the same to the user
+        raise StoreError(describe_failure(exc, doing, location, settings)) from None
 
 
 def _free_bytes(settings: Settings) -> int:

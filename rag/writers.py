@@ -20,11 +20,14 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from rag.errors import StoreBusyError
+from rag.errors import StoreBusyError, StoreError
+from rag.settings import Settings
+from rag.storefaults import describe_failure, guard
 
 #: A lease not renewed for this long belongs to a dead run (machines' clocks must agree to within it).
 LEASE_TTL = 120.0
@@ -170,6 +173,103 @@ class Leases:
         while not self._stop.wait(HEARTBEAT):
             with contextlib.suppress(Exception):  # a failed renewal shows up in the run's own next write
                 self.collection.update(ids=[self.run], metadatas=[{"beat": time.time()}])
+
+
+class Runs:
+    """The runs writing one store. A run holds the right to write (embedded: the writer lock; server: a lease)
+    and, embedded, a mark that stays when it does not end cleanly; an unclean run's leftovers are removed by the
+    store's repair, which then forgets it."""
+
+    def __init__(self, settings: Settings, client: Any, location: str) -> None:
+        self.settings, self.client, self.location = settings, client, location
+        self.run: str | None = None  #: this process's run while it holds the right to write
+        self.leases: Leases | None = None  #: a server's leases, while this process's run holds one
+
+    @contextlib.contextmanager
+    def writing(self, on_wait: Callable[[str], None] | None = None, *, alone: bool = False) -> Iterator[str]:
+        """Hold the right to write for one run and yield its id, which is stamped on everything it writes.
+
+        Embedded: the store's writer lock for the whole run; a busy store raises StoreBusyError at once, or is
+        waited for when ``on_wait`` is given (it is told why). Server: a lease, renewed while the run lives;
+        with ``alone``, StoreBusyError when another run holds one. Nested use joins the outer run."""
+        if self.run is not None:
+            yield self.run
+            return
+        run = uuid.uuid4().hex[:16]
+        release: Callable[[bool], None]
+        if self.settings.chroma_url:
+            with self._guard("registering a writer with"):
+                runs = f"{self.settings.collection}-runs"
+                leases = Leases(self.client.get_or_create_collection(runs, embedding_function=None))
+                if alone and leases.live():
+                    raise StoreBusyError(
+                        f"another run is writing to the store at {self.location}; wait for it to finish"
+                    )
+                leases.take(run)
+            self.leases = leases
+
+            def release(clean: bool) -> None:
+                leases.release(clean=clean)
+
+        else:
+            lock = WriteLock(self.settings.data_dir / "chroma.lock", self.location)
+            with self._guard("locking"):
+                lock.acquire(on_wait)
+            marks = self.marks
+            try:
+                marks.begin(run)
+            except OSError as exc:
+                lock.release()
+                raise StoreError(describe_failure(exc, "locking", self.location, self.settings)) from None
+
+            def release(clean: bool) -> None:
+                if clean:
+                    marks.end(run)  # a failed run's mark stays: the next run repairs after it
+                lock.release()
+
+        self.run = run
+        clean = False
+        try:
+            yield run
+            clean = True
+        finally:
+            self.run, self.leases = None, None
+            release(clean)
+
+    @property
+    def marks(self) -> RunMarks:
+        return RunMarks(self.settings.data_dir / "chroma.runs")
+
+    def unclean(self) -> set[str]:
+        """Runs that ended without finishing cleanly (killed, or failed mid-write), whose leftovers a repair
+        must remove. Embedded: their marks; server: leases that outlived their runs."""
+        if self.leases is not None:
+            with self._guard("reading the runs of"):
+                return self.leases.dead()
+        return set() if self.settings.chroma_url else self.marks.unclean(self.run)
+
+    def require(self) -> str:
+        if self.run is None:
+            raise RuntimeError("store writes need `with store.writing():` (the writer lock or lease)")
+        return self.run
+
+    def live(self) -> set[str]:
+        """Runs that may still be writing. Embedded: only this one, as it holds the lock."""
+        live = {self.require()}
+        if self.leases is not None:
+            live |= self.leases.live()
+        return live
+
+    def forget(self, runs: set[str]) -> None:
+        """The runs a completed repair cleaned up after are no longer unclean."""
+        if self.leases is not None:
+            with self._guard("updating the runs of"):
+                self.leases.forget(runs)
+        else:
+            self.marks.forget(runs)
+
+    def _guard(self, doing: str) -> contextlib.AbstractContextManager[None]:
+        return guard(doing, self.location, self.settings)
 
 
 def _process_start(pid: int) -> str:

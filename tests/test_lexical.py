@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from rag.lexical import Indexed, LexicalIndex
-from rag.store import ArticleWrite, Store
+from rag.store import Store
+from rag.storerecords import ArticleWrite
 from rag.text import terms
 from rag.types import Article, Chunk, Filters
 from tests.conftest import make_settings

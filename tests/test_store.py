@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 
 from rag.errors import StaleIndexError, StoreBusyError
-from rag.store import ArticleWrite, Store
+from rag.store import Store
 from rag.storefaults import describe_failure
+from rag.storerecords import ArticleWrite
 from rag.types import Article, Chunk, Filters
 from tests.conftest import make_settings
 

@@ -5,13 +5,12 @@ each question is asked as the product asks it (articles up to its date), once no
 article holding its gold answer hidden, which gives the answerability model its negatives. Candidate sentences
 are labelled by whether they contain the gold answer. Every stage is fitted with question-grouped
 cross-validation so that the next stage learns from out-of-fold outputs, as it will see them at run time.
+The contexts are collected by ``rag.reader_contexts``; ``rag.reader_card`` writes and scores the result.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +19,6 @@ from typing import Any
 import numpy as np
 
 from rag.candidates import Candidate, candidates
-from rag.evalcases import load_dataset
 from rag.metrics import contains, normalise
 from rag.reader import (
     ANSWERABLE,
@@ -31,99 +29,18 @@ from rag.reader import (
     retrieved,
     shortlist,
 )
+from rag.reader_card import model_card, read_all, score_readings, write
+from rag.reader_contexts import Context, collect, dataset_pipeline
 from rag.reader_fit import fit_forest, fit_logistic
 from rag.sentence_features import FEATURES, QuestionInfo, featurize
 from rag.spans import SPAN_FEATURES, Span, span_features
-from rag.text import terms
 from rag.trees import Forest
-from rag.types import Chunk, Filters, Hit
+from rag.types import Hit
 
 Log = Callable[[str], None]
 SHORTLIST = 12
-CONTEXT_VERSION = 2  #: bump when what a cached context records changes
 SPAN_WEIGHTS = (0.0, 0.25, 0.5, 1.0)
 MAX_WORDS = 43  #: the support rule keeps answers to about this many words on average
-
-
-@dataclass
-class Context:
-    """One training question with what retrieval gave the answerer, normally and with the answer hidden."""
-
-    id: str
-    question: str
-    answer: str
-    date: dt.date
-    idf: dict[str, float]
-    normal: list[Hit]
-    hidden: list[Hit]
-
-
-# -- collecting ------------------------------------------------------------------------------------------------
-
-
-def collect(pipeline: Any, dataset: Path, log: Log, cache: Path | None = None) -> list[Context]:
-    """Each question's retrieved context (normal and answer-hidden), cached as JSON beside the store."""
-    suite = load_dataset(dataset, unanswerable=True)
-    key = hashlib.sha256(
-        json.dumps(
-            [CONTEXT_VERSION, pipeline.store.fingerprint, pipeline.settings.top_k, str(dataset.resolve())]
-        ).encode()
-    ).hexdigest()[:12]
-    if cache is not None:
-        path = cache / f"contexts-{key}.json"
-        if path.exists():
-            log(f"train-reader: contexts from cache {path}")
-            return [_context_from(d) for d in json.loads(path.read_text(encoding="utf-8"))]
-    normal = {c.id: c for c in load_dataset(dataset).cases}
-    out = []
-    for i, case in enumerate(suite.cases, start=1):
-        q = " ".join(case.question.split())
-        until = Filters(until=case.as_of)
-        hits = pipeline.retriever.context(q, pipeline.settings.top_k, until)
-        hidden = pipeline.retriever.context(q, pipeline.settings.top_k, Filters(until=case.as_of, exclude=case.hide))
-        answer = normal[case.id].facts[0].any[0]
-        idf = {t: float(pipeline.retriever.lexical.idf(t)) for t in terms(q)}
-        out.append(Context(case.id, q, answer, case.as_of or dt.date.today(), idf, hits, hidden))
-        if i % 50 == 0:
-            log(f"train-reader: retrieved {i}/{len(suite.cases)} questions")
-    if cache is not None:
-        cache.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps([_context_dict(c) for c in out]), encoding="utf-8")
-    return out
-
-
-def _hit_dict(h: Hit) -> dict[str, Any]:
-    c = h.chunk
-    return {
-        "id": c.id, "article_id": c.article_id, "index": c.index, "text": c.text, "start": c.start, "end": c.end,
-        "title": c.title, "outlet": c.outlet, "url": c.url,
-        "published": c.published.isoformat() if c.published else None, "score": h.score,
-        "dense_rank": h.dense_rank, "lexical_rank": h.lexical_rank, "dense_similarity": h.dense_similarity,
-        "lexical_score": h.lexical_score,
-    }  # fmt: skip
-
-
-def _hit_from(d: dict[str, Any]) -> Hit:
-    published = dt.date.fromisoformat(d["published"]) if d["published"] else None
-    chunk = Chunk(
-        d["id"], d["article_id"], d["index"], d["text"], d["start"], d["end"], d["title"], d["outlet"], d["url"],
-        published,
-    )  # fmt: skip
-    return Hit(chunk, d["score"], d["dense_rank"], d["lexical_rank"], d.get("dense_similarity"), d.get("lexical_score"))
-
-
-def _context_dict(c: Context) -> dict[str, Any]:
-    return {
-        "id": c.id, "question": c.question, "answer": c.answer, "date": c.date.isoformat(), "idf": c.idf,
-        "normal": [_hit_dict(h) for h in c.normal], "hidden": [_hit_dict(h) for h in c.hidden],
-    }  # fmt: skip
-
-
-def _context_from(d: dict[str, Any]) -> Context:
-    return Context(
-        d["id"], d["question"], d["answer"], dt.date.fromisoformat(d["date"]), d["idf"],
-        [_hit_from(h) for h in d["normal"]], [_hit_from(h) for h in d["hidden"]],
-    )  # fmt: skip
 
 
 # -- examples ----------------------------------------------------------------------------------------------------
@@ -321,7 +238,7 @@ def choose_support(
     return best[1]
 
 
-# -- the artifact ------------------------------------------------------------------------------------------------
+# -- the artifact -----------------------------------------------------------------------------------------------
 
 
 def artifact(trained: Trained, meta: dict[str, Any]) -> dict[str, Any]:
@@ -342,136 +259,7 @@ def artifact(trained: Trained, meta: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def write(out_dir: Path, data: dict[str, Any]) -> str:
-    """Write reader.json (compact, stable key order); returns its sha256, to pin in rag/reader.py."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    raw = (json.dumps(data, sort_keys=True, separators=(",", ":")) + "\n").encode()
-    (out_dir / "reader.json").write_bytes(raw)
-    return hashlib.sha256(raw).hexdigest()
-
-
-# -- evaluation of a reading policy --------------------------------------------------------------------------------
-
-
-def score_readings(
-    pairs: Sequence[tuple[Context, Reading, Reading]], threshold: float, support: dict[str, float]
-) -> dict[str, float]:
-    """The issue's figures for (context, normal reading, hidden reading) triples under one policy: answer accuracy,
-    answer-first accuracy, words per answer, false refusals, refusals with the answer hidden, candidate ceiling."""
-    from rag.extractive import supporting
-
-    right = first = refused = hidden_refused = ceiling = 0
-    words: list[int] = []
-    for ctx, normal, hidden in pairs:
-        ceiling += any(contains(c.text, ctx.answer) for c in normal.all_candidates)
-        hidden_refused += hidden.best is None or hidden.answerable < threshold
-        if normal.best is None or normal.answerable < threshold:
-            refused += 1
-            continue
-        chosen = [normal.ranked[0]]
-        second = supporting(normal, support["gap"], support["below"])
-        if second is not None:
-            chosen.append(second)
-        first += contains(chosen[0].text, ctx.answer)
-        right += any(contains(s.text, ctx.answer) for s in chosen)
-        words.append(sum(len(s.text.split()) for s in chosen))
-    n = max(len(pairs), 1)
-    return {
-        "questions": float(len(pairs)),
-        "answer_accuracy": right / n,
-        "answer_first": first / n,
-        "words_per_answer": float(np.mean(words)) if words else 0.0,
-        "false_refusal_rate": refused / n,
-        "hidden_refusal_rate": hidden_refused / n,
-        "candidate_ceiling": ceiling / n,
-    }
-
-
-def model_card(meta: dict[str, Any], train_scores: dict[str, float], dev_scores: dict[str, float] | None) -> str:
-    """READER.md: what the shipped reader is, what it was trained on, how well it does, and its limits."""
-
-    def table(scores: dict[str, float]) -> str:
-        rows = [f"| {k.replace('_', ' ')} | {v:.3f} |" for k, v in scores.items() if k != "questions"]
-        return "| metric | value |\n| --- | --- |\n" + "\n".join(rows)
-
-    dev = (
-        f"\n### Development set ({int(dev_scores['questions'])} questions, {meta.get('validated_on', '')})\n\n"
-        "Validation only: nothing was fitted on it.\n\n" + table(dev_scores) + "\n"
-        if dev_scores
-        else "\nNo development-set validation was run with this build (`--validate DIR`).\n"
-    )
-    return f"""# Model card: the extractive reader
-
-`reader.json` (two forests, the answerability model, thresholds; no text), built by `rag train-reader` on
-{meta["created"]} from commit {meta["commit"]}. `rag/reader.py` pins it by sha256.
-
-## What it does
-For a question and the retrieved chunks, it ranks every candidate sentence (gradient-boosted trees, LambdaRank,
-over {meta["n_features"]} shallow features: overlap with the question, its rare words, names and focus noun, in
-the sentence and its neighbours; what the sentence adds — numbers, dates, names, places; position, form,
-retrieval ranks, agreement across articles). For the best {meta["shortlist"]} it scores every answer phrase
-(numbers, dates, names, noun groups) with a second forest over phrase features (type against the question's
-asked-for type, novelty, recurrence across articles); the answer is the sentence with the best ranker score
-plus {meta["span_weight"]:g} × its best phrase, and that phrase is marked. A logistic regression over the
-evidence (retrieval similarity, how much of the question the best sentences and articles cover, phrase agreement)
-gives a calibrated probability that the articles answer the question; below the threshold
-({meta["threshold"]:.3f}) the answerers refuse. Pure numpy at run time (no LightGBM, no second model file).
-
-## Training data
-`{meta["dataset"]}`: {meta["questions"]} weekly news-quiz questions (2022 and Jan–Aug 2024) with gold answers, and
-the full-text articles a web search returned for them (RealTime QA, Kasai et al., NeurIPS 2023 Datasets and
-Benchmarks; repository realtimeqa/realtimeqa_public). Each question is asked as the product asks it (articles up
-to its date, our retrieval); a candidate sentence is positive when it contains the gold answer. Answerability is
-labelled by whether the gold answer is among the candidates at all, over the normal runs and the same questions
-asked with every article holding the answer hidden (always negative). Folds are contiguous blocks of weeks.
-
-**Licence.** The RealTime QA repository carries no licence file. The data is read from `../shared/` at training
-time and never copied into this repository; this artifact holds only model weights and thresholds learned from
-it, no text. Treat it as trained on unlicensed research data: fine for internal evaluation; before distributing
-it commercially, retrain on data you hold rights to (`rag train-reader --dataset DIR` takes any dataset of this
-shape).
-
-## Metrics
-### Training weeks, out of fold ({int(train_scores["questions"])} questions)
-
-{table(train_scores)}
-{dev}
-Definitions: answer accuracy = the gold answer appears in the quoted sentence(s); answer first = in the first
-sentence; false refusals = answerable questions refused; hidden refusal = refusals when every article holding the
-answer is hidden (the right behaviour); candidate ceiling = the gold answer appears in some retrieved sentence.
-
-## Limits
-- It quotes, it does not paraphrase or combine: an answer spread over two sentences or needing arithmetic is out
-  of reach, and the gold answer is among the retrieved sentences only as often as the ceiling says.
-- Trained on US-centric weekly quiz questions; other question styles (long "why/how" questions) are further from
-  what it has seen, and its refusals there are less calibrated.
-- Deterministic for a given machine and seed (`--seed`); BLAS differences across machines can change the last
-  digits of the weights, and so the file's hash.
-"""
-
-
 # -- the command ---------------------------------------------------------------------------------------------------
-
-
-def dataset_pipeline(settings: Any, dataset: Path, log: Log) -> Any:
-    """The dataset's own cached store (shared with `rag eval --dataset`), ingested if needed."""
-    from rag.evaluate import build_arms, slug
-
-    suite = load_dataset(dataset)
-    pipeline = build_arms(settings, slug(suite.name), vanilla=False)[0].pipeline
-    report = pipeline.ingest(suite.corpus)
-    log(f"train-reader: store for {dataset.name} ready ({report.summary()})")
-    return pipeline
-
-
-def read_all(model: Any, contexts: Sequence[Context]) -> list[tuple[Context, Reading, Reading]]:
-    from rag.reader import Reader
-
-    out = []
-    for c in contexts:
-        reader = Reader(model, idf=lambda t, idf=c.idf: idf.get(t, 3.0))  # type: ignore[misc]
-        out.append((c, reader.read(c.question, c.normal, c.date), reader.read(c.question, c.hidden, c.date)))
-    return out
 
 
 def run(

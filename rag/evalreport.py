@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from rag import templating
-from rag.evaluate import EvalReport, K
+from rag.evalscore import EvalReport, K
 
 #: (metric, label, higher is better); the gate checks the ones marked gated.
 METRICS: list[tuple[str, str, bool]] = [

@@ -14,7 +14,8 @@ from rag import evalbrief, evalchecks, evalclaims
 from rag.errors import ConfigError
 from rag.evalcases import Suite, load_dataset, load_suite
 from rag.evalreport import baseline_data, check, write_index, write_report
-from rag.evaluate import EvalReport, Log, run
+from rag.evalscore import EvalReport
+from rag.evaluate import Log, run
 from rag.settings import Settings
 
 #: What a job produces: a QA report, a briefing report, or the claims suite's.

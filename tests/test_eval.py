@@ -12,7 +12,8 @@ from rag.errors import ConfigError
 from rag.evalbrief import BriefEvalReport, brief_report_html
 from rag.evalcases import Case, Evidence, load_dataset, load_suite
 from rag.evalreport import baseline_data, check, to_html
-from rag.evaluate import ArmResult, CaseResult, EvalReport, run, score_case
+from rag.evalscore import ArmResult, CaseResult, EvalReport, score_case
+from rag.evaluate import run
 from rag.judge import Judge
 from rag.metrics import Fact, bootstrap_ci, contains, normalise, numbers_in, percentile
 from rag.pipeline import Pipeline

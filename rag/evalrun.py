@@ -69,7 +69,7 @@ class EvalRun:
 
     def __init__(self, request: EvalRequest, settings: Settings, *, chat_model: Any = None, log: Log) -> None:
         self.request, self.settings, self.chat_model, self.log = request, settings, chat_model, log
-        self.judge = None
+        self.judge: Any = None  #: grades answers with the LLM (``--judge``)
         if request.judge:
             if chat_model is None:
                 raise ConfigError("--judge needs an LLM: set OPENAI_API_KEY or OPENAI_BASE_URL")

@@ -372,52 +372,22 @@ def cmd_config(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from itertools import chain
-
-    from rag.load import load_paths
+    from rag import intake
     from rag.pipeline import Pipeline
     from rag.progress import ProgressReporter
 
-    urls = [p for p in args.paths if p.startswith(("http://", "https://"))]
-    files = [Path(p) for p in args.paths if p not in urls]
-    if not files and not urls and not args.feeds:
-        raise ConfigError("nothing to ingest: give files, folders, URLs or --feeds FILE")
-    missing = [p for p in files if not p.exists()]
-    if missing:
-        raise ConfigError(f"no such file or folder: {missing[0]}")
-    if args.prune and (urls or args.feeds):
-        raise ConfigError("--prune works with files and folders only (fetched articles are never pruned)")
+    inputs = intake.Inputs.parse(args.paths, feeds=args.feeds, prune=args.prune, rebuild=args.rebuild)
     pipeline = Pipeline.from_settings(settings, generator=_NoGenerator())
-    state = settings.feeds_state_path
-    if args.rebuild:
-        state.unlink(missing_ok=True)  # the poll state must not claim articles the rebuilt store lacks
-    items: Any = load_paths(files, settings.max_article_bytes)
-    if urls or args.feeds:
-        from rag.feeds import fetch_urls, load_feeds_file, poll_feeds
-
-        if urls:
-            items = chain(items, fetch_urls(urls, state))
-        if args.feeds:
-            config = load_feeds_file(args.feeds)
-            known = (
-                frozenset(a.url for a in pipeline.store.iter_articles() if a.url) if not args.rebuild else frozenset()
-            )
-            items = chain(items, poll_feeds(config, state, known_urls=known))
     with ProgressReporter(enabled=not args.no_progress and not args.json) as progress:
-        report = pipeline.ingest_items(
-            items,
-            prune=args.prune,
-            rebuild=args.rebuild,
+        report = intake.ingest(
+            pipeline,
+            inputs,
             progress=progress.update,
             on_skip=lambda s: progress.log(f"skipped {s.source}: {s.reason}"),
             on_wait=progress.log if args.wait else None,
         )
     if args.json:
-        data = {k: v for k, v in vars(report).items() if k not in {"skipped", "duplicates"}}
-        data["skipped"] = [{"source": s.source, "reason": s.reason} for s in report.skipped]
-        data["duplicates"] = [{"source": s, "duplicate_of": d} for s, d in report.duplicates]
-        data["store"] = {"articles": pipeline.store.count_articles(), "chunks": pipeline.store.count_chunks()}
-        print(json.dumps(data, indent=2))
+        print(json.dumps(intake.report_dict(report, pipeline.store), indent=2))
     else:
         for source, twin in report.duplicates:
             print(f"duplicate {source}: same text as {twin}, collapsed", file=sys.stderr)

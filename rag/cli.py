@@ -496,28 +496,25 @@ def _color() -> bool:
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     from rag.pipeline import Pipeline
+    from rag.status import status
 
     pipeline = Pipeline.from_settings(settings, generator=_NoGenerator())
-    store = pipeline.store
-    held = store.holdings()
+    data = status(pipeline.store)
     if args.json:
-        data = {"location": store.location, "collection": settings.collection, **held.to_dict()}
-        print(json.dumps({**data, "fingerprint": store.fingerprint}, indent=2, ensure_ascii=False))
+        print(json.dumps(data, indent=2, ensure_ascii=False))
         return 0
-    print(f"{'location':<12} {store.location}")
-    print(f"{'collection':<12} {settings.collection}")
-    print(f"{'articles':<12} {held.articles}")
-    print(f"{'chunks':<12} {held.chunks}")
-    if held.first and held.last:
-        print(f"{'dates':<12} {held.first} to {held.last}")
-    if held.outlets:
-        listed = ", ".join(f"{name or 'outlet unknown'} ({n})" for name, n in held.outlets.items())
+    for name in ("location", "collection", "articles", "chunks"):
+        print(f"{name:<12} {data[name]}")
+    if data["first"] and data["last"]:
+        print(f"{'dates':<12} {data['first']} to {data['last']}")
+    if data["outlets"]:
+        listed = ", ".join(f"{name or 'outlet unknown'} ({n})" for name, n in data["outlets"].items())
         print(f"{'outlets':<12} {listed}")
-    if held.newest:
-        a = held.newest
-        print(f"{'newest':<12} {a.published_iso} {a.title} — {a.outlet or 'outlet unknown'} ({a.id})")
-    print(f"{'fingerprint':<12} {store.fingerprint}")
-    if not held.articles:
+    if data["newest"]:
+        a = data["newest"]
+        print(f"{'newest':<12} {a['published']} {a['title']} — {a['outlet'] or 'outlet unknown'} ({a['id']})")
+    print(f"{'fingerprint':<12} {data['fingerprint']}")
+    if not data["articles"]:
         print("the store is empty: add articles with `rag ingest PATH` (or ask a question to load the sample)")
     return 0
 

@@ -1,5 +1,6 @@
 """The web app and HTTP API behind ``rag serve``: ask (whole or streamed), chat, the briefing, articles with
-the span to highlight, health, and the chat page. Every failure is one JSON shape: ``{"error": "<one line>"}``.
+the span to highlight, what the store holds, health, and the chat page. Every failure is one
+JSON shape: ``{"error": "<one line>"}``.
 
 Endpoints are thin: they validate, call ``Desk`` (the pipeline, chat sessions and brief cache, shared by
 all requests) in the thread pool, and turn its answers into JSON or server-sent events.
@@ -34,10 +35,12 @@ from starlette.exceptions import HTTPException
 from rag.chat import Conversation
 from rag.dates import parse_date
 from rag.errors import Cancelled, EmptyCorpusError, EmptyWindowError, InputError, ProviderError, RagError, StoreError
+from rag.examples import example_questions
 from rag.pipeline import Pipeline, clean_question
 from rag.provider import cancel_scope
 from rag.sessions import Sessions
 from rag.settings import Settings
+from rag.status import status
 from rag.text import OnText
 from rag.types import Answer, Filters
 from rag.webguard import Guard
@@ -112,6 +115,7 @@ class Desk:
         self._lock = threading.Lock()
         self._chunks = -1  #: the store's chunk count when last synced; -1 before first use
         self._briefs: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._examples: list[str] | None = None  #: example questions for the store as last synced
 
     def ready(self) -> Pipeline:
         """The pipeline, its store non-empty and its lexical index current (another process may ingest)."""
@@ -123,8 +127,24 @@ class Desk:
                     self.pipeline.retriever.refresh()
                     _ = self.pipeline.retriever.lexical  # built once here, not by racing requests
                     self._briefs.clear()
+                    self._examples = None
                     self._chunks = self.pipeline.store.count_chunks()
         return self.pipeline
+
+    def status(self) -> dict[str, Any]:
+        """What ``rag status --json`` reports, and ``examples``: questions drawn from the newest articles."""
+        try:
+            pipeline = self.ready()
+        except EmptyCorpusError:  # nothing to draw examples from; the page offers to add articles
+            return {**status(self.pipeline.store), "examples": []}
+        data = status(pipeline.store)
+        with self._lock:
+            examples = self._examples
+        if examples is None:
+            examples = example_questions(pipeline)
+            with self._lock:
+                self._examples = examples
+        return {**data, "examples": examples}
 
     def ask(self, request: AskRequest, on_text: OnText | None = None) -> dict[str, Any]:
         return self.ready().ask(request.question, filters=request.filters(), on_text=on_text).to_dict()
@@ -467,6 +487,13 @@ def create_app(settings: Settings, *, pipeline: Pipeline | None = None, chat_mod
     ) -> JSONResponse:
         """Article text and metadata; with `start` and `end` (a citation's), `highlight` is that span."""
         return safely(lambda: desk.article(article_id, start, end))
+
+    @api.get("/status", summary="What the store holds, and example questions", response_model=None)
+    def store_status() -> JSONResponse:
+        """What `rag status --json` prints (location, collection, articles, chunks, first and last dates, outlets
+        with their article counts, the newest article, the index fingerprint), and `examples`: up to four
+        questions drawn from the newest articles, each answered from the article it was drawn from."""
+        return safely(desk.status)
 
     @api.get("/health", summary="Store reachable, counts, engine", response_model=None)
     def health() -> JSONResponse:

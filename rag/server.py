@@ -1,5 +1,5 @@
 """The web app and HTTP API behind ``rag serve``: ask (whole or streamed), chat, the briefing, articles with
-the span to highlight, what the store holds, health, and the chat page. Every failure is one
+the span to highlight, what the store holds, adding articles, health, and the chat page. Every failure is one
 JSON shape: ``{"error": "<one line>"}``.
 
 Endpoints are thin: they validate, call ``Desk`` (the pipeline, chat sessions and brief cache, shared by
@@ -9,6 +9,8 @@ all requests) in the thread pool, and turn its answers into JSON or server-sent 
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import contextlib
 import datetime as dt
 import importlib.resources
@@ -32,10 +34,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
+from rag import intake
 from rag.chat import Conversation
 from rag.dates import parse_date
 from rag.errors import Cancelled, EmptyCorpusError, EmptyWindowError, InputError, ProviderError, RagError, StoreError
 from rag.examples import example_questions
+from rag.fetch import is_http_url
 from rag.pipeline import Pipeline, clean_question
 from rag.provider import cancel_scope
 from rag.sessions import Sessions
@@ -43,7 +47,7 @@ from rag.settings import Settings
 from rag.status import status
 from rag.text import OnText
 from rag.types import Answer, Filters
-from rag.webguard import Guard
+from rag.webguard import MAX_BODY, Guard, ingest_body_limit
 
 #: Swagger UI's files as the fastapi-offline package ships them (a version that reads OpenAPI 3.1).
 SWAGGER_UI_DIR = Path(str(importlib.resources.files("fastapi_offline") / "static"))
@@ -52,6 +56,7 @@ WEB_DIR = Path(__file__).resolve().parent / "web"
 MAX_QUESTION = 2000  #: characters, after whitespace is collapsed
 MAX_BRIEFS = 32  #: briefs kept per store state (the LLM brief is slow and costs tokens)
 SESSION_ID = r"^[A-Za-z0-9_-]{1,64}$"
+MAX_INPUTS = 20  #: files, and URLs, in one ingest request
 log = logging.getLogger("rag.server")
 
 
@@ -103,6 +108,54 @@ class AskRequest(BaseModel):
         return Filters(since=self.since, until=self.until, outlets=tuple(o for o in self.outlets if o.strip()))
 
 
+class UploadedFile(BaseModel):
+    """A file to ingest, as a browser reads it: its name (the suffix says how to read it) and its bytes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=255, examples=["council-budget.md"])
+    content: str = Field(description="the file's bytes, base64-encoded")
+
+    @field_validator("content")
+    @classmethod
+    def _base64(cls, value: str) -> str:
+        try:
+            base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError("is not base64-encoded data") from None
+        return value
+
+    def upload(self) -> intake.Upload:
+        return intake.Upload(self.name, base64.b64decode(self.content))
+
+
+class IngestRequest(BaseModel):
+    """Articles to add: files (Markdown/text with front matter, JSONL records, saved HTML) and article URLs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    files: list[UploadedFile] = Field(default_factory=list, max_length=MAX_INPUTS)
+    urls: list[str] = Field(default_factory=list, max_length=MAX_INPUTS, examples=[["https://example.com/news/1"]])
+
+    @field_validator("urls")
+    @classmethod
+    def _urls(cls, value: list[str]) -> list[str]:
+        value = [u.strip() for u in value if u.strip()]
+        for url in value:
+            if not is_http_url(url):
+                raise ValueError(f"{url[:200]!r} is not an http(s) URL")
+        return value
+
+    @model_validator(mode="after")
+    def _something(self) -> IngestRequest:
+        if not self.files and not self.urls:
+            raise ValueError('nothing to ingest: give "files" or "urls"')
+        return self
+
+    def inputs(self) -> intake.Inputs:
+        return intake.Inputs(urls=tuple(self.urls), uploads=tuple(f.upload() for f in self.files))
+
+
 class Desk:
     """What the endpoints call, shared by every request thread: the pipeline (its store is filled with the
     bundled corpus on first use when empty, like ``rag ask``), chat sessions, and a brief cache."""
@@ -113,13 +166,15 @@ class Desk:
         self.chat_model = chat_model
         self.sessions = Sessions(lambda: Conversation(pipeline, chat_model=chat_model))
         self._lock = threading.Lock()
+        self._writing = threading.Lock()  #: held by an ingest from the page: one at a time
         self._chunks = -1  #: the store's chunk count when last synced; -1 before first use
         self._briefs: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._examples: list[str] | None = None  #: example questions for the store as last synced
 
     def ready(self) -> Pipeline:
-        """The pipeline, its store non-empty and its lexical index current (another process may ingest)."""
-        if self.pipeline.store.count_chunks() != self._chunks:
+        """The pipeline, its store non-empty and its lexical index current (another process may ingest). While
+        an ingest of this server runs, requests read the store as it stands; the sync waits for its end."""
+        if self.pipeline.store.count_chunks() != self._chunks and not self._writing.locked():
             with self._lock:
                 count = self.pipeline.store.count_chunks()
                 if count != self._chunks:
@@ -145,6 +200,19 @@ class Desk:
             with self._lock:
                 self._examples = examples
         return {**data, "examples": examples}
+
+    def ingest(self, request: IngestRequest) -> dict[str, Any]:
+        """Add the request's files and URLs as ``rag ingest`` adds files and URLs; the report as its ``--json``."""
+        inputs = request.inputs()
+        with self._writing:
+            try:
+                report = intake.ingest(self.pipeline, inputs)
+                return intake.report_dict(report, self.pipeline.store)
+            finally:
+                with self._lock:
+                    self._chunks = -1  # the next request syncs the lexical index; briefs and examples are redone
+                    self._briefs.clear()
+                    self._examples = None
 
     def ask(self, request: AskRequest, on_text: OnText | None = None) -> dict[str, Any]:
         return self.ready().ask(request.question, filters=request.filters(), on_text=on_text).to_dict()
@@ -390,7 +458,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         400: "malformed JSON, or a bad span",
         401: "the server has a token and the request did not carry it",
         404: "unknown article, conversation, or a date with no articles",
-        413: "the request body is over 64 KiB",
+        413: f"the request body is over {MAX_BODY // 1024} KiB (/api/ingest: one largest file, base64-encoded)",
         422: "invalid field (empty or over-long question, bad date)",
         502: "the LLM failed",
         503: "the store cannot be reached",
@@ -434,7 +502,7 @@ def create_app(settings: Settings, *, pipeline: Pipeline | None = None, chat_mod
     )
     app.state.desk = desk
     _install_error_handlers(app, redact)
-    app.add_middleware(Guard, token=settings.server_token)
+    app.add_middleware(Guard, token=settings.server_token, limits={"/api/ingest": ingest_body_limit(settings)})
 
     auth = [Depends(HTTPBearer(auto_error=False))] if settings.server_token else []
     api = APIRouter(prefix="/api", dependencies=auth, responses=ERRORS)
@@ -494,6 +562,13 @@ def create_app(settings: Settings, *, pipeline: Pipeline | None = None, chat_mod
         with their article counts, the newest article, the index fingerprint), and `examples`: up to four
         questions drawn from the newest articles, each answered from the article it was drawn from."""
         return safely(desk.status)
+
+    @api.post("/ingest", summary="Add articles: uploaded files and article URLs", response_model=None)
+    def ingest(request: IngestRequest) -> JSONResponse:
+        """Files go through the loader of `rag ingest PATH` (same formats, skip reasons and size limits; their
+        source is `upload:<name>`), URLs through the fetching of `rag ingest URL`. The answer is what
+        `rag ingest --json` prints: counts, `skipped` inputs with their reasons, and the store's totals."""
+        return safely(lambda: desk.ingest(request))
 
     @api.get("/health", summary="Store reachable, counts, engine", response_model=None)
     def health() -> JSONResponse:

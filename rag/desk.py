@@ -119,7 +119,8 @@ class IngestRequest(BaseModel):
 
 class Desk:
     """What the endpoints call, shared by every request thread: the pipeline (its store is filled with the
-    bundled corpus on first use when empty, like ``rag ask``), chat sessions, and a brief cache."""
+    bundled corpus on first use when empty, like ``rag ask``), chat sessions, the brief and example-question
+    caches (dropped whenever the store changes), and the page's ingests, one at a time."""
 
     def __init__(self, settings: Settings, pipeline: Pipeline, chat_model: Any) -> None:
         self.settings = settings

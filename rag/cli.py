@@ -372,52 +372,22 @@ def cmd_config(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from itertools import chain
-
-    from rag.load import load_paths
+    from rag import intake
     from rag.pipeline import Pipeline
     from rag.progress import ProgressReporter
 
-    urls = [p for p in args.paths if p.startswith(("http://", "https://"))]
-    files = [Path(p) for p in args.paths if p not in urls]
-    if not files and not urls and not args.feeds:
-        raise ConfigError("nothing to ingest: give files, folders, URLs or --feeds FILE")
-    missing = [p for p in files if not p.exists()]
-    if missing:
-        raise ConfigError(f"no such file or folder: {missing[0]}")
-    if args.prune and (urls or args.feeds):
-        raise ConfigError("--prune works with files and folders only (fetched articles are never pruned)")
+    inputs = intake.Inputs.parse(args.paths, feeds=args.feeds, prune=args.prune, rebuild=args.rebuild)
     pipeline = Pipeline.from_settings(settings, generator=_NoGenerator())
-    state = settings.feeds_state_path
-    if args.rebuild:
-        state.unlink(missing_ok=True)  # the poll state must not claim articles the rebuilt store lacks
-    items: Any = load_paths(files, settings.max_article_bytes)
-    if urls or args.feeds:
-        from rag.feeds import fetch_urls, load_feeds_file, poll_feeds
-
-        if urls:
-            items = chain(items, fetch_urls(urls, state))
-        if args.feeds:
-            config = load_feeds_file(args.feeds)
-            known = (
-                frozenset(a.url for a in pipeline.store.iter_articles() if a.url) if not args.rebuild else frozenset()
-            )
-            items = chain(items, poll_feeds(config, state, known_urls=known))
     with ProgressReporter(enabled=not args.no_progress and not args.json) as progress:
-        report = pipeline.ingest_items(
-            items,
-            prune=args.prune,
-            rebuild=args.rebuild,
+        report = intake.ingest(
+            pipeline,
+            inputs,
             progress=progress.update,
             on_skip=lambda s: progress.log(f"skipped {s.source}: {s.reason}"),
             on_wait=progress.log if args.wait else None,
         )
     if args.json:
-        data = {k: v for k, v in vars(report).items() if k not in {"skipped", "duplicates"}}
-        data["skipped"] = [{"source": s.source, "reason": s.reason} for s in report.skipped]
-        data["duplicates"] = [{"source": s, "duplicate_of": d} for s, d in report.duplicates]
-        data["store"] = {"articles": pipeline.store.count_articles(), "chunks": pipeline.store.count_chunks()}
-        print(json.dumps(data, indent=2))
+        print(json.dumps(intake.report_dict(report, pipeline.store), indent=2))
     else:
         for source, twin in report.duplicates:
             print(f"duplicate {source}: same text as {twin}, collapsed", file=sys.stderr)
@@ -526,28 +496,25 @@ def _color() -> bool:
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     from rag.pipeline import Pipeline
+    from rag.status import status
 
     pipeline = Pipeline.from_settings(settings, generator=_NoGenerator())
-    store = pipeline.store
-    held = store.holdings()
+    data = status(pipeline.store)
     if args.json:
-        data = {"location": store.location, "collection": settings.collection, **held.to_dict()}
-        print(json.dumps({**data, "fingerprint": store.fingerprint}, indent=2, ensure_ascii=False))
+        print(json.dumps(data, indent=2, ensure_ascii=False))
         return 0
-    print(f"{'location':<12} {store.location}")
-    print(f"{'collection':<12} {settings.collection}")
-    print(f"{'articles':<12} {held.articles}")
-    print(f"{'chunks':<12} {held.chunks}")
-    if held.first and held.last:
-        print(f"{'dates':<12} {held.first} to {held.last}")
-    if held.outlets:
-        listed = ", ".join(f"{name or 'outlet unknown'} ({n})" for name, n in held.outlets.items())
+    for name in ("location", "collection", "articles", "chunks"):
+        print(f"{name:<12} {data[name]}")
+    if data["first"] and data["last"]:
+        print(f"{'dates':<12} {data['first']} to {data['last']}")
+    if data["outlets"]:
+        listed = ", ".join(f"{name or 'outlet unknown'} ({n})" for name, n in data["outlets"].items())
         print(f"{'outlets':<12} {listed}")
-    if held.newest:
-        a = held.newest
-        print(f"{'newest':<12} {a.published_iso} {a.title} — {a.outlet or 'outlet unknown'} ({a.id})")
-    print(f"{'fingerprint':<12} {store.fingerprint}")
-    if not held.articles:
+    if data["newest"]:
+        a = data["newest"]
+        print(f"{'newest':<12} {a['published']} {a['title']} — {a['outlet'] or 'outlet unknown'} ({a['id']})")
+    print(f"{'fingerprint':<12} {data['fingerprint']}")
+    if not data["articles"]:
         print("the store is empty: add articles with `rag ingest PATH` (or ask a question to load the sample)")
     return 0
 

@@ -37,6 +37,8 @@ GROUP_BYTES = 4_000_000
 #: Text held before embedding starts: most inputs fit, so the total is known up front; a larger input is
 #: embedded as it streams in, so memory stays bounded.
 BUFFER_BYTES = 32_000_000
+#: The source of an uploaded file's article (``upload:<name>``): like a URL, there is no file to read again.
+UPLOADED = "upload:"
 
 
 @dataclass
@@ -389,8 +391,9 @@ class _Run:
 
 
 def _source_path(source: str) -> Path | None:
-    """The file or folder a source names (``path:line`` for a JSONL record), resolved; None for a URL."""
-    if not source or re.match(r"[a-z][a-z0-9+.-]*://", source):
+    """The file or folder a source names (``path:line`` for a JSONL record), resolved; None for a URL or an
+    upload."""
+    if not source or source.startswith(UPLOADED) or re.match(r"[a-z][a-z0-9+.-]*://", source):
         return None
     m = re.fullmatch(r"(.+):(\d+)", source)
     path = m.group(1) if m and not os.path.exists(source) else source

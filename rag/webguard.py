@@ -1,5 +1,5 @@
 """Who may talk to the web server, and what every response carries: the bind rule, the bearer token, the
-Host check, a request-size cap and security headers.
+Host check, request-size caps and security headers.
 
 Without a token the server answers only on loopback and only to requests whose Host header names loopback
 (a web page elsewhere cannot reach it through DNS rebinding). With a token (``RAG_SERVER_TOKEN``), every
@@ -28,7 +28,6 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 MIN_TOKEN = 16
 MAX_BODY = 64 * 1024  #: bytes; a question is at most a few thousand characters
-TOO_LARGE = f"the request body is over {MAX_BODY // 1024} KiB"
 TOKEN_HINT = "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
 #: The page loads only its own files and talks only to its own origin; inline scripts and handlers never run.
 PAGE_CSP = (
@@ -70,6 +69,20 @@ def check_bind(host: str, settings: Settings) -> None:
         )
 
 
+def ingest_body_limit(settings: Settings) -> int:
+    """The body cap of ``POST /api/ingest``: one file of the largest size the loader reads (saved HTML,
+    ``HTML_FACTOR`` times ``RAG_MAX_ARTICLE_BYTES``) base64-encoded, and ``MAX_BODY`` for the JSON around it.
+    A file a little over its limit still arrives, and is skipped with the loader's reason."""
+    from rag.load import HTML_FACTOR
+
+    largest = settings.max_article_bytes * HTML_FACTOR
+    return 4 * -(-largest // 3) + MAX_BODY
+
+
+def too_large(limit: int) -> str:
+    return f"the request body is over {limit // 1024:,} KiB"
+
+
 def _hostname(host_header: str) -> str:
     if host_header.startswith("["):
         return host_header[: host_header.find("]") + 1]
@@ -79,9 +92,10 @@ def _hostname(host_header: str) -> str:
 class Guard:
     """ASGI middleware applying the rules above to every HTTP request."""
 
-    def __init__(self, app: ASGIApp, token: str) -> None:
+    def __init__(self, app: ASGIApp, token: str, limits: dict[str, int] | None = None) -> None:
         self.app = app
         self.token = token.encode()
+        self.limits = limits or {}  #: path → body cap in bytes, for the paths that take more than MAX_BODY
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -104,20 +118,21 @@ class Guard:
             await send(message)
 
         received = 0
+        limit = self.limits.get(path, MAX_BODY)
 
-        async def receive_at_most_max_body() -> Message:
+        async def receive_at_most_limit() -> Message:
             """A body sent without Content-Length (chunked) is cut off at the same size."""
             nonlocal received
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > MAX_BODY:
-                    raise HTTPException(413, TOO_LARGE)
+                if received > limit:
+                    raise HTTPException(413, too_large(limit))
             return message
 
-        problem = self.check(path, headers)
+        problem = self.check(path, headers, limit)
         if problem is None:
-            await self.app(scope, receive_at_most_max_body, send_with_headers)
+            await self.app(scope, receive_at_most_limit, send_with_headers)
             return
         status, error, more = problem
         body = json.dumps({"error": error}, separators=(",", ":")).encode()
@@ -134,7 +149,9 @@ class Guard:
         )
         await send_with_headers({"type": "http.response.body", "body": body})
 
-    def check(self, path: str, headers: dict[str, str]) -> tuple[int, str, list[tuple[bytes, bytes]]] | None:
+    def check(
+        self, path: str, headers: dict[str, str], limit: int = MAX_BODY
+    ) -> tuple[int, str, list[tuple[bytes, bytes]]] | None:
         """(status, message, extra headers) when the request is refused, else None."""
         if not self.token and not is_loopback(_hostname(headers.get("host", ""))):
             return 400, "this server answers on localhost only (set RAG_SERVER_TOKEN to serve other hosts)", []
@@ -149,6 +166,6 @@ class Guard:
         length = headers.get("content-length", "0")
         if not length.isdigit():
             return 400, "bad Content-Length header", []
-        if int(length) > MAX_BODY:
-            return 413, TOO_LARGE, []
+        if int(length) > limit:
+            return 413, too_large(limit), []
         return None

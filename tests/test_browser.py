@@ -1,6 +1,7 @@
 """The chat page in a real browser: Debian's headless Chromium driven by Playwright (``executable_path``; no
 browser is downloaded). Ask, watch the answer stream, click a citation, see the quote highlighted; read the
-briefing; article text containing markup renders as text; the token prompt."""
+briefing; article text containing markup renders as text; the token prompt; the empty page's summary,
+example questions and upload."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from rag.pipeline import Pipeline
 from rag.server import create_app
 from rag.types import Article
 from tests.appserver import serving
-from tests.conftest import make_settings
+from tests.conftest import article_md, make_settings, write
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -232,3 +233,58 @@ def test_api_docs_render_offline_from_the_installed_swagger_ui(url: str, page: A
     page.goto(f"{url}/docs")
     expect(page.get_by_text("/api/ask/stream").first).to_be_visible(timeout=15_000)
     assert requested and all(r.startswith(url) for r in requested), requested  # nothing from another host
+
+
+def test_the_empty_page_shows_the_store_offers_questions_and_takes_an_upload(
+    page: Any, tmp_path: Path, embedder: LocalMiniLM
+) -> None:
+    store = Pipeline.from_settings(make_settings(tmp_path / "store"), embedder=embedder)
+    store.ensure_corpus()
+    library = Article(
+        id="library-reopens",
+        title="Central library reopens",
+        outlet="Daily Planet",
+        published=dt.date(2024, 10, 31),
+        text="Mayor Ana Ruiz reopened the central library on Saturday after a two-year renovation that added a "
+        "children's wing. More than 1,200 new library cards were issued by the early afternoon of the first day.",
+    )
+    store.ingest_items([library], sample=())
+    upload = write(
+        tmp_path / "ferry-strike.md",
+        article_md(
+            "Ferry strike called off",
+            "The ferry workers' union called off the strike planned for Friday after the operator agreed to hire "
+            "twelve more deckhands. About 900 commuters are expected to use the morning crossing every weekday.",
+            published="2024-11-02",
+            outlet="Harbour Gazette",
+        ),
+    )
+    with serving(create_app(store.settings, pipeline=store)) as base:
+        page.goto(base)
+        summary = page.locator("#summary")
+        expect(summary).to_contain_text("2 articles · published 2024-10-29 to 2024-10-31 · 1 outlet: Daily Planet (1)")
+        expect(page.locator("#newest")).to_contain_text("Central library reopens — Daily Planet, 2024-10-31")
+        examples = page.locator("#examples button")
+        expect(examples.first).to_have_text("Who reopened the central library on Saturday?")
+        expect(page.locator("#outlet option")).to_have_text(["All outlets", "Daily Planet (1)"])
+
+        page.set_input_files("#add-files", str(upload))
+        page.get_by_role("button", name="Add", exact=True).click()
+        expect(page.locator("#add-results li")).to_have_text("ferry-strike.md: 1 article added.", timeout=30_000)
+        expect(summary).to_contain_text("3 articles · published 2024-10-29 to 2024-11-02")
+        expect(summary).to_contain_text("2 outlets: Daily Planet (1), Harbour Gazette (1)")
+        expect(page.locator("#status")).to_contain_text("3 articles")
+        expect(examples.first).to_have_text(
+            "How many commuters are expected to use the morning crossing every weekday?"
+        )
+        page.screenshot(path=str(tmp_path / "welcome.png"))
+
+        page.select_option("#outlet", "Daily Planet")
+        examples.nth(1).click()  # the library's question, asked within its outlet
+        answer = page.locator(".turn .answer").last
+        expect(answer).to_contain_text("Mayor Ana Ruiz reopened the central library", timeout=30_000)
+        expect(answer.locator(".sources")).to_contain_text("Central library reopens — Daily Planet, 2024-10-31")
+        expect(page.locator("#welcome")).to_be_hidden()
+        expect(_ask(page, "How many commuters are expected to use the morning crossing?")).to_have_class(
+            "answer refused", timeout=30_000
+        )  # the ferry story is in another outlet

@@ -1,4 +1,5 @@
-// The chat page: streamed answers, citations that open the source with the quote highlighted, the briefing.
+// The chat page: what the store holds with questions to try and a way to add articles, streamed answers,
+// citations that open the source with the quote highlighted, the briefing.
 // Plain browser JavaScript, no build step, no third-party code. Text from the server (articles, answers,
 // titles) only ever becomes DOM text nodes; the one HTML it sends, the rendered briefing, is parsed inert
 // (DOMParser) and rebuilt from a whitelist of tags and attributes.
@@ -225,7 +226,7 @@
   async function ask(question) {
     busy = true;
     $("send").disabled = true;
-    $("intro").hidden = true;
+    $("welcome").hidden = true;
     const answer = el("div", { class: "answer", "aria-busy": "true" });
     const text = el("p", { class: "text streaming" });
     answer.append(text);
@@ -235,6 +236,7 @@
     const payload = { question };
     if ($("since").value) payload.since = $("since").value;
     if ($("until").value) payload.until = $("until").value;
+    if ($("outlet").value) payload.outlets = [$("outlet").value];
     try {
       const response = await api(`/api/chat/${conversation}/stream`, {
         method: "POST",
@@ -365,6 +367,117 @@
     }
   }
 
+  // -- what the store holds, questions to try, adding articles -----------------------------------------
+
+  async function loadSummary() {
+    try {
+      const response = await api("/api/status");
+      if (!response.ok) {
+        $("summary").textContent = await errorOf(response);
+        return;
+      }
+      showSummary(await response.json());
+    } catch {
+      $("summary").textContent = "The server cannot be reached.";
+    }
+  }
+
+  function showSummary(s) {
+    const named = Object.entries(s.outlets).filter(([name]) => name); // "" is "outlet unknown": nothing to pick
+    const parts = [plural(s.articles, "article")];
+    if (s.first && s.last) parts.push(s.first === s.last ? `published ${s.first}` : `published ${s.first} to ${s.last}`);
+    if (named.length) {
+      const listed = named.slice(0, 8).map(([name, n]) => `${name} (${n})`).join(", ");
+      parts.push(`${plural(named.length, "outlet")}: ${listed}${named.length > 8 ? `, ${named.length - 8} more` : ""}`);
+    }
+    $("summary").textContent = s.articles ? parts.join(" · ") : "The store is empty: add articles below.";
+    const n = s.newest;
+    $("newest").hidden = !n;
+    if (n) $("newest").textContent = `Newest: ${n.title} — ${n.outlet || "outlet unknown"}, ${n.published || "date unknown"}`;
+    $("examples").replaceChildren(
+      ...s.examples.map((q) =>
+        el("li", {}, el("button", { type: "button", class: "example", onclick: () => busy || ask(q) }, q)),
+      ),
+    );
+    $("examples-box").hidden = !s.examples.length;
+    const chosen = $("outlet").value;
+    $("outlet").replaceChildren(
+      el("option", { value: "" }, "All outlets"),
+      ...named.map(([name, count]) => el("option", { value: name }, `${name} (${count})`)),
+    );
+    $("outlet").value = named.some(([name]) => name === chosen) ? chosen : "";
+  }
+
+  // A file's bytes as base64 (the JSON body of /api/ingest carries files so).
+  function base64Of(file) {
+    return new Promise((resolve, reject) => {
+      const reader = new FileReader();
+      reader.onload = () => resolve(String(reader.result).split(",")[1] || "");
+      reader.onerror = () => reject(reader.error);
+      reader.readAsDataURL(file);
+    });
+  }
+
+  // What one ingest did, as `rag ingest` would say it: counts, collapsed duplicates, skips with their reasons.
+  function outcome(r) {
+    const done = [];
+    if (r.added) done.push(`${plural(r.added, "article")} added`);
+    if (r.updated) done.push(`${plural(r.updated, "article")} updated`);
+    if (r.unchanged) done.push(`${plural(r.unchanged, "article")} already in the store`);
+    for (const d of r.duplicates) done.push(`the same text as ${d.duplicate_of}, not added again`);
+    if (r.sample_removed) done.push("the bundled sample was removed: the store holds yours now");
+    if (!done.length && !r.skipped.length) done.push("nothing new since it was last fetched");
+    const skips = r.skipped.map((s) => el("span", { class: "skip" }, ` skipped ${s.source.replace(/^upload:/, "")}: ${s.reason}.`));
+    return [done.join("; ") + (done.length ? "." : ""), ...skips];
+  }
+
+  async function addOne(label, body) {
+    const item = el("li", {}, `${label}: adding…`);
+    $("add-results").append(item);
+    try {
+      const response = await api("/api/ingest", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      if (!response.ok) throw new Error(await errorOf(response));
+      item.replaceChildren(`${label}: `, ...outcome(await response.json()));
+    } catch (err) {
+      item.replaceChildren(`${label}: `, el("span", { class: "skip" }, err.message || String(err)));
+    }
+  }
+
+  // One request per file and per URL, one after another: each gets its own line of results.
+  async function addArticles() {
+    const files = Array.from($("add-files").files);
+    const urls = $("add-urls").value.split(/\s+/).filter(Boolean);
+    $("add-results").replaceChildren();
+    if (!files.length && !urls.length) {
+      $("add-results").append(el("li", {}, "Choose files, or paste the address of an article, first."));
+      return;
+    }
+    $("add-send").disabled = true;
+    try {
+      for (const file of files) {
+        let content;
+        try {
+          content = await base64Of(file);
+        } catch (err) {
+          $("add-results").append(el("li", {}, `${file.name}: `, el("span", { class: "skip" }, `cannot read it: ${err}`)));
+          continue;
+        }
+        await addOne(file.name, { files: [{ name: file.name, content }] });
+      }
+      for (const url of urls) await addOne(url, { urls: [url] });
+      $("add-files").value = "";
+      $("add-urls").value = "";
+    } finally {
+      $("add-send").disabled = false;
+      loadSummary();
+      refreshStatus();
+    }
+  }
+
   // -- tabs, status, keyboard ---------------------------------------------------------------------------
 
   function selectTab(name) {
@@ -411,8 +524,13 @@
       api(`/api/chat/${conversation}`, { method: "DELETE" }).catch(() => {});
       conversation = newId();
       $("log").replaceChildren();
-      $("intro").hidden = false;
+      $("welcome").hidden = false;
+      loadSummary();
       $("question").focus();
+    });
+    $("add").addEventListener("submit", (e) => {
+      e.preventDefault();
+      addArticles();
     });
     $("brief-form").addEventListener("submit", (e) => {
       e.preventDefault();
@@ -434,6 +552,7 @@
       });
     });
     refreshStatus();
+    loadSummary();
     $("question").focus();
   }
 

@@ -13,16 +13,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from rag.chunk import Splitter
-from rag.embed import Embedder, make_embedder
+from rag.answer.extractive import ExtractiveGenerator
 from rag.errors import EmptyCorpusError, InputError, StoreBusyError
-from rag.extractive import ExtractiveGenerator
-from rag.ingest import IngestReport, index_fingerprint, ingest_items, make_chunker
+from rag.ingest.chunk import Splitter
+from rag.ingest.ingest import IngestReport, index_fingerprint, ingest_items, make_chunker
 from rag.prompts import Prompt, load_prompt
-from rag.reader import Reader
-from rag.retrieve import FusionConfig, Retriever
+from rag.read.reader import Reader
+from rag.search.embed import Embedder, make_embedder
+from rag.search.retrieve import FusionConfig, Retriever
+from rag.search.store import Store
 from rag.settings import Settings
-from rag.store import Store
 from rag.text import OnText
 from rag.types import Answer, Filters, FollowUp, Hit
 
@@ -86,7 +86,7 @@ class Pipeline:
     # -- ingest --------------------------------------------------------------------------------------------
     def ingest(self, paths: Iterable[Path], **kwargs: Any) -> IngestReport:
         """Ingest files and folders into this pipeline's store."""
-        from rag.load import load_paths
+        from rag.ingest.load import load_paths
 
         return self.ingest_items(load_paths(paths, self.settings.max_article_bytes), **kwargs)
 
@@ -109,7 +109,7 @@ class Pipeline:
     def sample_ids(self) -> frozenset[str]:
         """The ids of the bundled sample's articles (the quickstart's corpus), read once."""
         if self._sample is None:
-            from rag.load import load_paths
+            from rag.ingest.load import load_paths
             from rag.types import Article
 
             corpus = self.settings.corpus_dir
@@ -119,7 +119,7 @@ class Pipeline:
 
     def holds_only_sample(self) -> bool:
         """Whether the store holds the bundled sample and nothing else."""
-        from rag.ingest import sample_only
+        from rag.ingest.ingest import sample_only
 
         return bool(sample_only(self.store, self.sample_ids()))
 
@@ -221,7 +221,7 @@ def make_generator(
     settings: Settings, embedder: Embedder, retriever: Retriever, chat_model: ChatModel | None = None
 ) -> Generator:
     if settings.use_llm or chat_model is not None:
-        from rag.llm import LLMGenerator
+        from rag.answer.llm import LLMGenerator
 
         if chat_model is None:
             from rag.provider import chat_model as make_chat_model

@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from rag import tokens
 from rag.errors import Cancelled, ProviderError
+from rag.ingest import tokens
 
 if TYPE_CHECKING:
     from rag.prompts import Prompt

@@ -304,6 +304,6 @@ class Briefing:
         text = " ".join(
             [*self.overview, *(s.headline for s in self.stories), *(x for s in self.stories for x in s.sentences)]
         )
-        from rag.cite import strip_markers
+        from rag.cite.cite import strip_markers
 
         return len(strip_markers(text).split())

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from rag.embed import LocalMiniLM
 from rag.pipeline import Pipeline
+from rag.search.embed import LocalMiniLM
 from rag.settings import Settings
 from tests.openai_server import FakeOpenAI
 

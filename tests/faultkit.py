@@ -25,9 +25,9 @@ from typing import Any
 
 import pytest
 
-from rag.embed import LocalMiniLM
 from rag.pipeline import Pipeline
-from rag.store import Store
+from rag.search.embed import LocalMiniLM
+from rag.search.store import Store
 from tests.conftest import PROJECT, cli_env, make_settings, write
 
 WORDS = (

@@ -14,9 +14,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from rag.embed import LocalMiniLM
 from rag.errors import RagError
 from rag.pipeline import Pipeline
+from rag.search.embed import LocalMiniLM
 from rag.settings import Settings
 
 

@@ -6,10 +6,10 @@ import datetime as dt
 
 import pytest
 
-from rag.extractive import ExtractiveGenerator, coverage_note
+from rag.answer.extractive import ExtractiveGenerator, coverage_note
+from rag.answer.question import Kind, kind_of, names_a_place
 from rag.pipeline import Pipeline
-from rag.question import Kind, kind_of, names_a_place
-from rag.reader import Reader
+from rag.read.reader import Reader
 from rag.types import CANNOT_ANSWER, Chunk, Hit
 from tests.conftest import SAMPLE_ID
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from rag.answer.llm import UNVERIFIED, SentenceStream
 from rag.errors import ProviderError, StaleIndexError
-from rag.llm import UNVERIFIED, SentenceStream
 from rag.pipeline import Pipeline
 from rag.prompts import load_prompt
 from rag.settings import Settings

@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from rag.brief import brief_from_store, verify
-from rag.brief_extractive import candidates
-from rag.briefrender import render, to_html
+from rag.brief.brief import brief_from_store, verify
+from rag.brief.brief_extractive import candidates
+from rag.brief.briefrender import render, to_html
+from rag.brief.newsworthiness import rank
+from rag.brief.stories import group
 from rag.errors import BriefCitationError, EmptyWindowError
-from rag.newsworthiness import rank
 from rag.pipeline import Pipeline
 from rag.provider import chat_model
 from rag.settings import Settings
-from rag.stories import group
 from rag.types import Article, Briefing, Citation
 from tests.conftest import PROJECT, article_md, cli_env, llm_settings, run_cli, write
 from tests.openai_server import FakeOpenAI
@@ -274,7 +274,7 @@ def test_the_opening_sentence_is_the_newest_development_not_background(
 
 
 def test_the_budget_goes_to_more_stories_first_and_deepens_only_a_thin_day() -> None:
-    from rag.briefselect import fit_budget
+    from rag.brief.briefselect import fit_budget
     from rag.types import StorySummary
 
     def story(i: int, n: int = 4) -> StorySummary:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from rag.errors import ConfigError
-from rag.evalchecks import Check, judge, load_checks, run_checks
+from rag.evals.evalchecks import Check, judge, load_checks, run_checks
 from rag.types import Briefing, StorySummary
 from tests.conftest import DATASET, PROJECT, make_settings, run_cli, write
 

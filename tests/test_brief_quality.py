@@ -7,8 +7,8 @@ import datetime as dt
 
 import pytest
 
-from rag import headline, sentence_quality
-from rag.briefrender import window_title
+from rag.brief import headline, sentence_quality
+from rag.brief.briefrender import window_title
 from rag.types import Article, Briefing
 
 

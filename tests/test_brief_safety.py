@@ -8,9 +8,9 @@ import datetime as dt
 import re
 from pathlib import Path
 
-from rag.brief import brief_from_store
-from rag.briefrender import to_markdown
-from rag.cite import MARKER
+from rag.brief.brief import brief_from_store
+from rag.brief.briefrender import to_markdown
+from rag.cite.cite import MARKER
 from rag.pipeline import Pipeline
 from rag.settings import Settings
 from tests.conftest import article_md, write

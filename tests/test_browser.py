@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from rag.embed import LocalMiniLM
 from rag.pipeline import Pipeline
-from rag.server import create_app
+from rag.search.embed import LocalMiniLM
 from rag.types import Article
+from rag.web.server import create_app
 from tests.appserver import serving
 from tests.conftest import article_md, make_settings, write
 

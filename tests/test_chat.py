@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rag.chat import Conversation, answer_entity
+from rag.answer.chat import Conversation, answer_entity
 from rag.pipeline import Pipeline
 from rag.provider import chat_model
 from tests.conftest import llm_settings, run_cli

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from rag.embed import LocalMiniLM
 from rag.pipeline import Pipeline
+from rag.search.embed import LocalMiniLM
 from tests.conftest import article_md, chroma_server, cli_env, make_settings, run_cli, write
 
 Q = "How many North Korean soldiers does the Pentagon estimate have been sent to eastern Russia?"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import itertools
 
-from rag import tokens
-from rag.chunk import Budget, Chunker, embed_text
-from rag.embed import LocalMiniLM
-from rag.ingest import make_chunker
+from rag.ingest import tokens
+from rag.ingest.chunk import Budget, Chunker, embed_text
+from rag.ingest.ingest import make_chunker
+from rag.search.embed import LocalMiniLM
 from rag.types import Article
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.cite import MARKER, CitationBook, ClaimChecker, check, claims_of
-from rag.load import load_file
-from rag.numbers import find_numbers
+from rag.cite.cite import MARKER, CitationBook, ClaimChecker, check, claims_of
+from rag.cite.numbers import find_numbers
+from rag.ingest.load import load_file
 from rag.types import Article, Chunk
 from tests.conftest import PROJECT
 

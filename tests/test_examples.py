@@ -7,8 +7,8 @@ import datetime as dt
 
 import pytest
 
-from rag.examples import candidates, how_many, who
 from rag.types import Article
+from rag.web.examples import candidates, how_many, who
 
 REWRITES = [
     (

@@ -24,9 +24,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from rag.embed import LocalMiniLM
 from rag.pipeline import Pipeline
-from rag.store import Store
+from rag.search.embed import LocalMiniLM
+from rag.search.store import Store
 from tests.conftest import PROJECT, ChromaServer, article_md, chroma_server, cli_env, make_settings, run_cli, write
 from tests.faultkit import Audit, Results, Worker, audit, audit_dir, clean, corpus, wait_for, without_caps
 

@@ -14,14 +14,14 @@ from typing import Any
 
 import pytest
 
-from rag.embed import LocalMiniLM
 from rag.errors import ConfigError
-from rag.feeds import FeedsConfig, Source, fetch_urls, html_text, load_feeds_file, poll_feeds
-from rag.fetch import USER_AGENT, Fetcher, FetchError
-from rag.ingest import index_fingerprint, ingest_items, make_chunker
-from rag.load import Skipped, build_article
+from rag.ingest.feeds import FeedsConfig, Source, fetch_urls, html_text, load_feeds_file, poll_feeds
+from rag.ingest.fetch import USER_AGENT, Fetcher, FetchError
+from rag.ingest.ingest import index_fingerprint, ingest_items, make_chunker
+from rag.ingest.load import Skipped, build_article
+from rag.search.embed import LocalMiniLM
+from rag.search.store import Store
 from rag.settings import Settings
-from rag.store import Store
 from rag.types import Article
 from tests.conftest import write
 
@@ -303,7 +303,7 @@ def site() -> Iterator[Site]:
 
 @pytest.fixture(autouse=True)
 def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("rag.fetch.BACKOFF_SECONDS", 0.01)
+    monkeypatch.setattr("rag.ingest.fetch.BACKOFF_SECONDS", 0.01)
 
 
 def good_feeds(site: Site) -> FeedsConfig:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.followup import Turn, is_follow_up, resolve
+from rag.answer.followup import Turn, is_follow_up, resolve
 
 
 def test_a_personal_pronoun_becomes_the_person_the_answer_named() -> None:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.embed import LocalMiniLM
 from rag.errors import EmptyCorpusError
 from rag.pipeline import Pipeline
+from rag.search.embed import LocalMiniLM
 from rag.settings import Settings
 from rag.types import Article
 from tests.conftest import article_md, make_settings, run_cli, write

@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.lexical import Indexed, LexicalIndex
-from rag.store import Store
-from rag.storerecords import ArticleWrite
+from rag.search.lexical import Indexed, LexicalIndex
+from rag.search.store import Store
+from rag.search.storerecords import ArticleWrite
 from rag.text import terms
 from rag.types import Article, Chunk, Filters
 from tests.conftest import make_settings

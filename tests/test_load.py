@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from rag.load import LoadError as _LoadError
-from rag.load import Skipped, load_paths, parse_date
+from rag.ingest.load import LoadError as _LoadError
+from rag.ingest.load import Skipped, load_paths, parse_date
 from rag.types import Article
 from tests.conftest import PROJECT, SAMPLE_ID, article_md, write
 

@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.candidates import Form, candidates, form_of
 from rag.errors import ModelFileError
-from rag.reader import READER_PATH, READER_SHA256, Reader, ReaderModel
-from rag.sentence_features import QuestionInfo
-from rag.spans import spans_of
-from rag.trees import Forest
+from rag.read.candidates import Form, candidates, form_of
+from rag.read.reader import READER_PATH, READER_SHA256, Reader, ReaderModel
+from rag.read.sentence_features import QuestionInfo
+from rag.read.spans import spans_of
+from rag.read.trees import Forest
 from rag.types import Chunk, Hit
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.embed import LocalMiniLM
 from rag.pipeline import Pipeline
-from rag.retrieve import FusionConfig, Retriever
+from rag.search.embed import LocalMiniLM
+from rag.search.retrieve import FusionConfig, Retriever
 from rag.settings import Settings
 from rag.types import Filters
 from tests.conftest import article_md, write
@@ -133,7 +133,7 @@ def test_a_narrow_filter_searches_exactly_over_the_chunks_that_pass_it(
     assert asked[:2] == [(None, None), (None, None)] and asked[2][0] is None  # unfiltered; then the over-fetch
     assert sorted(asked[2][1] or []) == sorted(passing)  # exact search over the chunks passing the filter
     # A filter too broad to list falls back to Chroma's own filtered search, with the same answer.
-    monkeypatch.setattr("rag.retrieve.EXACT_LIMIT", 0)
+    monkeypatch.setattr("rag.search.retrieve.EXACT_LIMIT", 0)
     asked.clear()
     assert [h.chunk.article_id for h in narrow.search("Earthquake shakes coastal town", 1, early)] == ["budget"]
     assert asked[-1] == (early, None)

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from rag.embed import LocalMiniLM
 from rag.pipeline import Pipeline
+from rag.search.embed import LocalMiniLM
 from rag.types import Filters
 from tests.conftest import make_settings, run_cli, write
 

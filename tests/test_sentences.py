@@ -1,4 +1,4 @@
-from rag.sentences import split, split_spans
+from rag.ingest.sentences import split, split_spans
 
 
 def test_news_abbreviations_initials_and_quotes() -> None:

@@ -17,12 +17,12 @@ from typing import Any
 import httpx
 import pytest
 
-from rag.embed import LocalMiniLM
 from rag.errors import ConfigError
 from rag.pipeline import Pipeline
-from rag.server import create_app
-from rag.sessions import Sessions
-from rag.webguard import check_bind
+from rag.search.embed import LocalMiniLM
+from rag.web.server import create_app
+from rag.web.sessions import Sessions
+from rag.web.webguard import check_bind
 from tests.appserver import serving
 from tests.conftest import KEY, PROJECT, SAMPLE_ID, cli_env, llm_settings, make_settings
 from tests.openai_server import FakeOpenAI, Reply
@@ -425,7 +425,7 @@ def test_rag_serve_serves_the_page_and_the_api(tmp_path: Path) -> None:
 
 
 def test_the_web_files_ship_inside_the_package() -> None:
-    from rag.server import WEB_DIR
+    from rag.web.server import WEB_DIR
 
-    assert WEB_DIR.parent == PROJECT / "rag"
+    assert WEB_DIR.parent == PROJECT / "rag" / "web"
     assert {"index.html", "app.js", "style.css"} <= {p.name for p in WEB_DIR.iterdir()}

@@ -11,9 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from rag.embed import LocalMiniLM
 from rag.pipeline import Pipeline
-from rag.server import create_app
+from rag.search.embed import LocalMiniLM
+from rag.web.server import create_app
 from tests.appserver import serving
 from tests.conftest import KEY, llm_settings
 from tests.conftest import SAMPLE_QUESTION as Q

@@ -15,16 +15,16 @@ from typing import Any
 import httpx
 import pytest
 
-from rag.embed import LocalMiniLM
-from rag.examples import candidates
-from rag.ingest import IngestReport
-from rag.intake import report_dict
-from rag.load import load_paths
+from rag.ingest.ingest import IngestReport
+from rag.ingest.intake import report_dict
+from rag.ingest.load import load_paths
 from rag.pipeline import Pipeline
-from rag.server import create_app
-from rag.status import status
+from rag.search.embed import LocalMiniLM
+from rag.search.status import status
 from rag.types import Article
-from rag.webguard import MAX_BODY, ingest_body_limit
+from rag.web.examples import candidates
+from rag.web.server import create_app
+from rag.web.webguard import MAX_BODY, ingest_body_limit
 from tests.appserver import serving
 from tests.conftest import PROJECT, SAMPLE_ID, article_md, make_settings, write
 from tests.test_feeds import STORIES, Route, Site, article_html

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 from rag.errors import StaleIndexError, StoreBusyError
-from rag.store import Store
-from rag.storefaults import describe_failure
-from rag.storerecords import ArticleWrite
+from rag.search.store import Store
+from rag.search.storefaults import describe_failure
+from rag.search.storerecords import ArticleWrite
 from rag.types import Article, Chunk, Filters
 from tests.conftest import make_settings
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.reader import Reader, ReaderModel
+from rag.read.reader import Reader, ReaderModel
 from tests.conftest import run_cli
 
 pytest.importorskip("lightgbm")
@@ -84,12 +84,12 @@ def test_train_reader_command_on_a_tiny_dataset(tmp_path: Path) -> None:
     card = (out / "READER.md").read_text(encoding="utf-8")
     assert "Licence" in card and "tiny" in card
     # The trained reader reads: on this easy set the winner's sentence comes first.
-    from rag.reader_contexts import Context, collect  # noqa: F401  (the cache is what the command wrote)
+    from rag.read.reader_contexts import Context, collect  # noqa: F401  (the cache is what the command wrote)
 
     cached = sorted((tmp_path / "data" / "reader-cache").glob("contexts-*.json"))
     assert cached, "contexts are cached for a re-run"
     ctx = json.loads(cached[0].read_text(encoding="utf-8"))[0]
-    from rag.reader_contexts import _context_from
+    from rag.read.reader_contexts import _context_from
 
     c = _context_from(ctx)
     reading = Reader(model).read(c.question, c.normal, c.date)

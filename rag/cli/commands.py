@@ -40,7 +40,7 @@ def cmd_config(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from rag import intake
+    from rag.ingest import intake
     from rag.pipeline import Pipeline
     from rag.progress import ProgressReporter
 
@@ -101,7 +101,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
-    from rag.chat import Conversation
+    from rag.answer.chat import Conversation
     from rag.pipeline import Pipeline
 
     chat_model = llm_client(settings)  # one client for answers and follow-up rewriting
@@ -164,7 +164,7 @@ def _color() -> bool:
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     from rag.pipeline import Pipeline
-    from rag.status import status
+    from rag.search.status import status
 
     pipeline = Pipeline.from_settings(settings, generator=NoGenerator())
     data = status(pipeline.store)
@@ -193,8 +193,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from rag.pipeline import Pipeline
-    from rag.server import create_app
-    from rag.webguard import check_bind
+    from rag.web.server import create_app
+    from rag.web.webguard import check_bind
 
     check_bind(args.host, settings)
     if not 0 <= args.port <= 65535:

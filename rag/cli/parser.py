@@ -237,7 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
         "on a dataset in the RealTime QA shape (articles.jsonl + questions.jsonl), with week-grouped "
         "cross-validation, and write reader.json, reader-head.npz and the model card READER.md. Needs the train "
         "extra: pip install -e '.[train]'. The dataset is ingested into its own cached store first (as `rag eval "
-        "--dataset` does). Pin the printed sha256 in rag/reader.py to ship the new model.",
+        "--dataset` does). Pin the printed sha256 in rag/read/reader.py to ship the new model.",
     )
     p.set_defaults(func=cmd_train_reader)
     p.add_argument(

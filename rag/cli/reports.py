@@ -15,9 +15,9 @@ from rag.settings import Settings
 
 
 def cmd_brief(args: argparse.Namespace, settings: Settings) -> int:
-    from rag.brief import brief_from_store
-    from rag.brieffiles import read_brief, save
-    from rag.briefrender import render
+    from rag.brief.brief import brief_from_store
+    from rag.brief.brieffiles import read_brief, save
+    from rag.brief.briefrender import render
     from rag.pipeline import Pipeline
 
     max_words = settings.brief_max_words if args.max_words is None else args.max_words
@@ -65,7 +65,7 @@ def cmd_brief(args: argparse.Namespace, settings: Settings) -> int:
 
 def _refresh(pipeline: Any, feeds_file: Path) -> None:
     """Poll the feeds file into the store before briefing."""
-    from rag.feeds import load_feeds_file, poll_feeds
+    from rag.ingest.feeds import load_feeds_file, poll_feeds
 
     config = load_feeds_file(feeds_file)
     known = frozenset(a.url for a in pipeline.store.iter_articles() if a.url)
@@ -75,7 +75,7 @@ def _refresh(pipeline: Any, feeds_file: Path) -> None:
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
-    from rag.evalrun import EvalRequest, EvalRun
+    from rag.evals.evalrun import EvalRequest, EvalRun
 
     request = EvalRequest(
         suites=tuple(args.suites),
@@ -118,9 +118,9 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _print_eval_report(report: Any, *, as_json: bool) -> None:
-    from rag.evalbrief import BriefEvalReport, print_brief_report
-    from rag.evalclaims import ClaimsReport, print_claims_report
-    from rag.evalreport import print_report
+    from rag.evals.evalbrief import BriefEvalReport, print_brief_report
+    from rag.evals.evalclaims import ClaimsReport, print_claims_report
+    from rag.evals.evalreport import print_report
 
     if as_json:
         print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
@@ -137,7 +137,7 @@ def log(message: str) -> None:
 
 
 def cmd_train_reader(args: argparse.Namespace, settings: Settings) -> int:
-    from rag.train_reader import run as train
+    from rag.read.train_reader import run as train
 
     for path in [args.dataset, *([args.validate] if args.validate else [])]:
         if not (path / "questions.jsonl").exists() or not (path / "articles.jsonl").exists():
@@ -152,13 +152,13 @@ def cmd_train_reader(args: argparse.Namespace, settings: Settings) -> int:
         for name in ("train", "dev"):
             if result[name]:
                 print(f"{name}: " + ", ".join(f"{k} {v:.3f}" for k, v in result[name].items() if k != "questions"))
-        print("to ship it, set READER_SHA256 in rag/reader.py to the sha256 above")
+        print("to ship it, set READER_SHA256 in rag/read/reader.py to the sha256 above")
     return 0
 
 
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     if args.scale:
-        from rag.scale import run_scale
+        from rag.evals.scale import run_scale
 
         try:
             sizes = tuple(int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip())
@@ -170,7 +170,7 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
             raise ConfigError(f"no dataset at {args.dataset} (needs articles.jsonl and questions.jsonl)")
         result = run_scale(args.dataset, settings, sizes=sizes, keep=args.keep, log=log)
     else:
-        from rag.bench import run_bench
+        from rag.evals.bench import run_bench
 
         result = run_bench(args.dataset, settings, limit=args.limit, log=log)
     print(json.dumps(result, indent=2, default=str) if args.json else result["table"])

@@ -1,0 +1,1 @@
+"""Answers: the question's shape, the extractive and LLM answerers, conversations and follow-ups."""

@@ -1,0 +1,1 @@
+"""Daily briefings: stories, their ranking and window, cited summaries, headlines, what changed, output."""

@@ -1,0 +1,1 @@
+"""Citations: verbatim spans, the [n] marker, claim alignment and the meaning checks."""

@@ -1,0 +1,1 @@
+"""Evaluation and measurement: suites, scoring, the textbook arm, reports, the gate, benchmarks."""

@@ -1,0 +1,1 @@
+"""Articles in: paths and URLs to articles, cleaned, chunked and stored."""

@@ -1,0 +1,1 @@
+"""The learned reader: candidate sentences, features, answer phrases, ranking, answerability; its training."""

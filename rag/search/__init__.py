@@ -1,0 +1,1 @@
+"""The index and retrieval: embeddings, the Chroma store and its commit protocol, lexical index, hybrid search."""

@@ -1,0 +1,1 @@
+"""The web server: the app and its routes, the desk behind them, sessions, the guard, the page."""

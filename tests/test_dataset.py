@@ -14,6 +14,7 @@ pytestmark = [
 ]
 
 
+@pytest.mark.slow  # over a minute: it builds a store from 50 development articles and runs the bench
 def test_bench_on_a_slice_of_the_development_set(tmp_path: object) -> None:
     settings: Settings = make_settings(tmp_path)  # type: ignore[arg-type]
     result = run_bench(DATASET, settings, limit=50, log=lambda _m: None)

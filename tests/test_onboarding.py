@@ -110,6 +110,7 @@ def test_one_date_parser_for_files_flags_and_the_api() -> None:
         parse_since("soon", today=today)
 
 
+@pytest.mark.slow  # over 20 s: six CLI runs, the first loading the sample
 def test_the_bundled_sample_lives_only_until_the_users_own_articles_arrive(tmp_path: Path) -> None:
     first = run_cli(tmp_path, "ask", "--json", "Who won the 2024 Nobel Peace Prize?")
     assert first.returncode == 0, first.stderr

@@ -309,7 +309,7 @@
 
   // -- the briefing -------------------------------------------------------------------------------------
 
-  // The briefing is the server's own rendering (rag/briefrender.py, the page `rag brief --format html`
+  // The briefing is the server's own rendering (rag/brief/briefrender.py, the page `rag brief --format html`
   // writes, every text escaped there). It is rebuilt here element by element from a whitelist, so nothing in
   // it could run even if escaping failed, and its [n] links become buttons opening the source beside it.
   const BRIEF_TAGS = new Set(["h1", "h2", "p", "nav", "ol", "ul", "li", "a", "article", "span", "sup", "blockquote", "strong"]);

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from rag.errors import ConfigError
-from rag.evals.metrics import percentile
+from rag.evals.metrics import percentile_ms
 from rag.ingest import tokens
 from rag.ingest.chunk import embed_text
 from rag.ingest.load import load_paths
@@ -38,11 +38,6 @@ def read_questions(dataset: Path) -> list[dict[str, Any]]:
     for q in questions:
         q["day"] = dt.date.fromisoformat(str(q["date"]).replace("/", "-")[:10])
     return questions
-
-
-def _pct(values: list[float], q: float) -> float:
-    """Seconds in, milliseconds out."""
-    return percentile(values, q) * 1000
 
 
 def naive_windows(articles: list[Article], size: int = 250, overlap: int = 50) -> list[str]:
@@ -129,8 +124,8 @@ def run_bench(dataset: Path, settings: Settings, *, limit: int = 0, log: Log = p
             "embed_tokens_per_s": report.embedded_tokens / report.embed_seconds if report.embed_seconds else 0.0,
         },
         "embedding_vs_naive": speed,
-        "retrieval_ms": {"p50": _pct(latency, 50), "p95": _pct(latency, 95)},
-        "answer_ms": {"p50": _pct(answer_s, 50), "p95": _pct(answer_s, 95)},
+        "retrieval_ms": {"p50": percentile_ms(latency, 50), "p95": percentile_ms(latency, 95)},
+        "answer_ms": {"p50": percentile_ms(answer_s, 50), "p95": percentile_ms(answer_s, 95)},
         "peak_rss_mb": peak_mb,
         "retrieval_quality": retrieval,
         "settings": {"chunk_tokens": settings.chunk_tokens, "chunk_overlap": settings.chunk_overlap},

@@ -121,3 +121,8 @@ def bootstrap_ci(
     rng = random.Random(seed)
     stats = sorted(stat([values[rng.randrange(len(values))] for _ in values]) for _ in range(n))
     return stats[int(0.025 * n)], stats[int(0.975 * n) - 1]
+
+
+def percentile_ms(seconds: Sequence[float], q: float) -> float:
+    """``percentile`` of timings in seconds, in milliseconds."""
+    return percentile(seconds, q) * 1000

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from rag.evals.metrics import percentile
+from rag.evals.metrics import percentile_ms
 from rag.settings import Settings
 from rag.types import Filters
 
@@ -199,7 +199,7 @@ def _measure(settings: Settings, questions: list[dict[str, Any]]) -> dict[str, A
             t1 = time.perf_counter()
             retriever.search(q["question"], 10, make(q["day"]))
             times.append(time.perf_counter() - t1)
-        latency[name] = {"p50_ms": _pct(times, 50), "p95_ms": _pct(times, 95)}
+        latency[name] = {"p50_ms": percentile_ms(times, 50), "p95_ms": percentile_ms(times, 95)}
     return {
         "chunks": len(retriever.lexical),
         "articles": pipeline.store.count_articles(),
@@ -319,11 +319,6 @@ def _disk(data_dir: Path, chunks: int) -> dict[str, float]:
 
 def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _pct(values: list[float], q: float) -> float:
-    """Seconds in, milliseconds out."""
-    return percentile(values, q) * 1000
 
 
 def _growth(rows: list[dict[str, Any]]) -> dict[str, float]:

@@ -258,6 +258,7 @@ def test_llm_eval_counts_tokens_and_the_judge_reports_spread(
     assert grade["relevance"] == pytest.approx(0.9)
 
 
+@pytest.mark.slow  # near 20 s: five eval runs through the CLI
 def test_cli_eval_check_and_update_baseline(tmp_path: Path, small_suite: Path) -> None:
     baseline = tmp_path / "base.json"
     first = run_cli(

@@ -577,6 +577,7 @@ def test_polled_items_ingest_into_a_real_store(
     assert store.count_chunks() >= 6
 
 
+@pytest.mark.slow  # near 20 s: five CLI runs (two feed polls, a page fetch, a refreshing brief)
 def test_cli_ingests_feeds_and_urls_and_briefs_with_refresh(site: Site, tmp_path: Path) -> None:
     from tests.conftest import cli_env, run_cli
 

@@ -234,12 +234,12 @@ def make_generator(
 
 def extractive(settings: Settings, retriever: Retriever) -> ExtractiveGenerator:
     """The default answerer; its answerability check is also the LLM engine's gate."""
-    return ExtractiveGenerator(make_reader(retriever), threshold=settings.answer_threshold or None)
+    return ExtractiveGenerator(make_reader(retriever, settings), threshold=settings.answer_threshold or None)
 
 
-def make_reader(retriever: Retriever) -> Reader:
+def make_reader(retriever: Retriever, settings: Settings) -> Reader:
     """The learned reader, weighing words by this store's idf."""
-    return Reader(idf=lambda t: retriever.lexical.idf(t))
+    return Reader(idf=lambda t: retriever.lexical.idf(t), rerank=settings.reader_rerank)
 
 
 def answer_prompt(settings: Settings) -> Prompt:

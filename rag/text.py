@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import lru_cache
 
 #: A callback that receives answer text as it is produced (streaming to a terminal or an SSE stream).
 OnText = Callable[[str], None]
@@ -26,6 +27,7 @@ STOPWORDS = frozenset(
 _WORD = re.compile(r"[a-z0-9]+(?:[.,][0-9]+)*")
 
 
+@lru_cache(maxsize=1 << 16)
 def stem(word: str) -> str:
     """A light suffix stemmer: enough to match plurals and -ing/-ed forms, cheap and predictable."""
     if len(word) <= 3 or word.isdigit():
@@ -40,6 +42,12 @@ def stem(word: str) -> str:
 
 def terms(text: str) -> list[str]:
     """Index terms: lower-cased words without stopwords, numbers without thousands separators, stemmed."""
+    return list(_terms(text))
+
+
+@lru_cache(maxsize=1 << 16)
+def _terms(text: str) -> tuple[str, ...]:
+    # The reader asks for the terms of the same sentences and words many times per question.
     text = text.lower().replace("’", "'")
     text = re.sub(r"'s\b", "", text)
     out = []
@@ -47,4 +55,4 @@ def terms(text: str) -> list[str]:
         w = w.replace(",", "")
         if w not in STOPWORDS:
             out.append(stem(w))
-    return out
+    return tuple(out)

@@ -68,7 +68,7 @@ class ExtractiveGenerator:
         if refused is not None:
             return refused
         chosen = [reading.ranked[0]]
-        second = supporting(reading, self.reader.model.support_gap, self.reader.model.support_below)
+        second = supporting(reading, *self.reader.support)
         if second is not None:
             chosen.append(second)
         citations: list[Citation] = []

@@ -68,17 +68,20 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     question = " ".join(args.question).strip()
     if not question:
         raise ConfigError("the question is empty")
+    from rag import warmup
     from rag.pipeline import Pipeline
+    from rag.search.embed import make_embedder
 
     phases.mark("imports")
-    pipeline = Pipeline.from_settings(settings)
+    embedder = make_embedder(settings)
+    warm = warmup.start(settings, embedder)  # the models load while chromadb imports
+    pipeline = Pipeline.from_settings(settings, embedder=embedder)
+    phases.mark("store open (imports chromadb; models load beside it)")
+    warm.wait()
+    phases.mark("models loaded (what the store open did not hide)")
     ensure_corpus(pipeline)  # on stderr: a --json caller's stdout stays JSON
-    phases.mark("store open (imports chromadb)")
     _ = pipeline.retriever.lexical
     phases.mark("index load")
-    if args.timings:  # otherwise the model loads with the first embedding, inside "answer"
-        pipeline.embedder.embed_query(question)
-        phases.mark("embedder load (imports onnxruntime)")
     # The extractive answer takes a fraction of a second: printed whole, its answer phrase can be marked.
     stream = not args.json and not args.no_stream and pipeline.generator.name == "llm"
     answer = pipeline.ask(question, filters=filters_of(args, pipeline.store), on_text=_writer() if stream else None)
@@ -101,12 +104,14 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    from rag import warmup
     from rag.answer.chat import Conversation
     from rag.pipeline import Pipeline
 
     chat_model = llm_client(settings)  # one client for answers and follow-up rewriting
     pipeline = Pipeline.from_settings(settings, chat_model=chat_model)
     ensure_corpus(pipeline)
+    warmup.start(settings, pipeline.embedder)  # the models load while the first question is typed
     convo = Conversation(pipeline, chat_model=chat_model, filters=filters_of(args, pipeline.store))
     interactive = sys.stdin.isatty()
     engine = f"LLM {settings.model}" if settings.use_llm else "extractive answers"
@@ -192,6 +197,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     import uvicorn
 
+    from rag import warmup
     from rag.pipeline import Pipeline
     from rag.web.server import create_app
     from rag.web.webguard import check_bind
@@ -202,6 +208,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     chat_model = llm_client(settings)
     pipeline = Pipeline.from_settings(settings, chat_model=chat_model)
     ensure_corpus(pipeline)
+    warmup.start(settings, pipeline.embedder)  # the models load while the server starts, not on the first question
     app = create_app(settings, pipeline=pipeline, chat_model=chat_model)
     shown = f"[{args.host}]" if ":" in args.host else args.host
     url = f"http://{'127.0.0.1' if args.host in {'0.0.0.0', '::'} else shown}:{args.port}/"

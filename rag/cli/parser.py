@@ -233,11 +233,13 @@ def build_parser() -> argparse.ArgumentParser:
         "train-reader",
         parents=[common],
         help="retrain the extractive reader on a quiz dataset and write its artifact",
-        description="Fit the learned reader (sentence ranker, answer-span and relevance heads, answerability model) "
-        "on a dataset in the RealTime QA shape (articles.jsonl + questions.jsonl), with week-grouped "
-        "cross-validation, and write reader.json, reader-head.npz and the model card READER.md. Needs the train "
+        description="Fit the learned reader (sentence ranker, answer-span model, answerability model) on a dataset "
+        "in the RealTime QA shape (articles.jsonl + questions.jsonl), with week-grouped cross-validation, and write "
+        "reader.json and the model card READER.md; with --cross-encoder, also fine-tune the MiniLM cross-encoder "
+        "that rescores the ranker's best sentences and write reader-ce.onnx and reader-ce.json. Needs the train "
         "extra: pip install -e '.[train]'. The dataset is ingested into its own cached store first (as `rag eval "
-        "--dataset` does). Pin the printed sha256 in rag/read/reader.py to ship the new model.",
+        "--dataset` does). Pin the printed sha256s in rag/read/reader.py (and rag/read/cross_encoder.py) to ship "
+        "the new model.",
     )
     p.set_defaults(func=cmd_train_reader)
     p.add_argument(
@@ -248,6 +250,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", type=Path, default=Path("rag/models"), help="where to write the artifact (default rag/models)"
     )
     p.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
+    p.add_argument(
+        "--cross-encoder",
+        action="store_true",
+        help="also fine-tune the cross-encoder on the first 80%% of question dates and choose its weight on the rest "
+        "(torch on CPU: tens of minutes on the RealTime QA training set with 2 cores)",
+    )
+    p.add_argument("--ce-epochs", type=int, default=2, help="with --cross-encoder: epochs of fine-tuning (default 2)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
 

@@ -143,7 +143,15 @@ def cmd_train_reader(args: argparse.Namespace, settings: Settings) -> int:
         if not (path / "questions.jsonl").exists() or not (path / "articles.jsonl").exists():
             raise ConfigError(f"{path} is not a dataset folder (articles.jsonl + questions.jsonl)")
     result = train(
-        args.dataset, settings, out_dir=args.out, validate=args.validate, folds=args.folds, seed=args.seed, log=log
+        args.dataset,
+        settings,
+        out_dir=args.out,
+        validate=args.validate,
+        folds=args.folds,
+        seed=args.seed,
+        cross_encoder=args.cross_encoder,
+        ce_epochs=args.ce_epochs,
+        log=log,
     )
     if args.json:
         print(json.dumps(result, indent=2))
@@ -153,6 +161,14 @@ def cmd_train_reader(args: argparse.Namespace, settings: Settings) -> int:
             if result[name]:
                 print(f"{name}: " + ", ".join(f"{k} {v:.3f}" for k, v in result[name].items() if k != "questions"))
         print("to ship it, set READER_SHA256 in rag/read/reader.py to the sha256 above")
+        if cross := result["cross_encoder"]:
+            top1 = cross["held_out_top1"]
+            print(f"cross-encoder written to {cross['out']} (sha256 {cross['sha256']})")
+            print(
+                f"held-out top-1: {top1['trees']:.3f} trees alone, {top1['cross_encoder']:.3f} with the cross-encoder "
+                f"(weight {cross['weight']})"
+            )
+            print("to ship it, set CROSS_SHA256 in rag/read/cross_encoder.py to the sha256 above")
     return 0
 
 

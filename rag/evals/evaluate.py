@@ -203,9 +203,13 @@ def meta(suite: Suite, settings: Settings, pipeline: Pipeline) -> dict[str, Any]
 
 
 def _reader_tag(pipeline: Pipeline) -> str:
-    """Which reader artifact answered (its sha256 prefix), so a report says which model produced its scores."""
+    """Which reader artifacts answered (sha256 prefixes: the trees, then the cross-encoder's settings when it
+    rescores), so a report says which models produced its scores."""
     reader = getattr(pipeline.generator, "reader", None)
-    return str(reader.model.meta.get("sha256", "")[:12]) if reader is not None else ""
+    if reader is None:
+        return ""
+    tag = str(reader.model.meta.get("sha256", "")[:12])
+    return f"{tag}+ce:{reader.cross.config.meta['sha256'][:12]}" if reader.rerank else tag
 
 
 def _commit() -> str:

@@ -8,6 +8,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -23,6 +24,7 @@ _NUMBER = re.compile(
 )
 
 
+@lru_cache(maxsize=1 << 14)
 def normalise(text: str) -> str:
     """Lower-case, unify quotes and dashes, drop punctuation and thousands separators, squeeze spaces."""
     text = unicodedata.normalize("NFKC", text).lower()

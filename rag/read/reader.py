@@ -16,11 +16,9 @@ Three models, trained on the RealTime QA training weeks by ``rag train-reader`` 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +26,8 @@ import numpy as np
 
 from rag.errors import ModelFileError
 from rag.read.candidates import Candidate, Form, candidates
+from rag.read.cross_encoder import CrossEncoder, rescored, shipped
+from rag.read.pinned import pinned_json
 from rag.read.sentence_features import FEATURES, QuestionInfo, Retrieved, featurize, fold
 from rag.read.spans import SPAN_FEATURES, Span, span_features
 from rag.read.trees import Forest
@@ -124,17 +124,10 @@ class ReaderModel:
 
     @classmethod
     def load(cls, path: Path = READER_PATH, expected_sha256: str | None = None) -> ReaderModel:
-        if not path.is_file():
-            raise ModelFileError(f"reader model {path} is missing; reinstall, or rebuild it with `rag train-reader`")
-        raw = path.read_bytes()
-        actual = hashlib.sha256(raw).hexdigest()
         expected = READER_SHA256 if expected_sha256 is None else expected_sha256
-        if expected and actual != expected:
-            raise ModelFileError(
-                f"reader model {path} has sha256 {actual[:12]}…, expected {expected[:12]}…; reinstall the package "
-                "(after `rag train-reader`, pin the new hash in rag/read/reader.py)"
-            )
-        data = json.loads(raw)
+        data, actual = pinned_json(
+            path, expected, what="reader model", command="rag train-reader", pin_in="rag/read/reader.py"
+        )
         if data.get("format") != 2 or data.get("features") != FEATURES or data.get("span_features") != SPAN_FEATURES:
             raise ModelFileError(f"{path} was trained for other features; retrain it with `rag train-reader`")
         return cls(
@@ -150,20 +143,58 @@ class ReaderModel:
         )
 
 
+@lru_cache(maxsize=1)
+def shipped_model() -> ReaderModel:
+    """The shipped reader model, loaded once per process."""
+    return ReaderModel.load()
+
+
 class Reader:
     """Reads retrieved hits for a question with a ``ReaderModel``."""
 
-    def __init__(self, model: ReaderModel | None = None, *, idf: Callable[[str], float] | None = None) -> None:
+    def __init__(
+        self,
+        model: ReaderModel | None = None,
+        *,
+        idf: Callable[[str], float] | None = None,
+        cross: CrossEncoder | None = None,
+        rerank: bool = True,
+    ) -> None:
         self._model = model
         self.idf = idf or (lambda _t: 3.0)
+        self._cross = cross
+        self.rerank = rerank  #: False reads with the trees alone (the cross-encoder's ablation)
 
     @cached_property
     def model(self) -> ReaderModel:
-        return self._model or ReaderModel.load()
+        return self._model or shipped_model()
+
+    @cached_property
+    def cross(self) -> CrossEncoder:
+        return self._cross or shipped()
 
     @property
     def threshold(self) -> float:
         return self.model.threshold
+
+    @property
+    def support(self) -> tuple[float, float]:
+        """The rule for a second sentence, (gap, below): the cross-encoder's when it reads, else the trees'."""
+        if self.rerank:
+            c = self.cross.config
+            return c.support_gap, c.support_below
+        return self.model.support_gap, self.model.support_below
+
+    def _choice_scores(
+        self, question: str, cands: Sequence[Candidate], ranker: np.ndarray, short: list[int]
+    ) -> np.ndarray:
+        """The scores that choose the answer's sentence: the trees', with the cross-encoder's reading of the
+        best few shortlisted sentences added."""
+        if not self.rerank or not short:
+            return ranker
+        c = self.cross.config
+        top = short[: c.top]
+        return rescored(ranker, short, self.cross.scores(question, [cands[i].text for i in top]), c.weight)
 
     def read(
         self, question: str, hits: Sequence[Hit], as_of: dt.date | None = None, *, seen: Collection[str] = ()
@@ -182,7 +213,8 @@ class Reader:
         spans, rows = span_features(q, cands, short, ranker, self.idf)
         span_scores = m.spans.predict(rows) if spans else np.zeros(0)
         repeated = {i for i in short if seen and " ".join(cands[i].text.split()) in seen}
-        ranked = rank(cands, ranker, short, spans, span_scores, m.span_weight, repeated)
+        choice = self._choice_scores(question, cands, ranker, short)
+        ranked = rank(cands, ranker, short, spans, span_scores, m.span_weight, repeated, choice=choice)
         evidence = answerable_row(q, cands, feats, ranker, short, spans, rows, span_scores, hits)
         p = float(m.answerable.probability(evidence)[0]) if ranked else 0.0
         if ranked and p < m.threshold and verbatim_match(q, feats, cands, ranked[0]):
@@ -222,10 +254,13 @@ def rank(
     span_scores: np.ndarray,
     span_weight: float,
     repeated: Collection[int] = (),
+    *,
+    choice: np.ndarray | None = None,
 ) -> list[Scored]:
     """The answer's sentence first (its best phrase marked), then the rest of the shortlist by ranker score.
-    A ``repeated`` sentence (the previous answer's quote) is not the answer again while the shortlist holds
-    another: it answered the earlier question."""
+    The answer's sentence is chosen by ``choice`` (the ranker's scores unless given, e.g. with the cross-encoder's
+    added) plus its best phrase's score. A ``repeated`` sentence (the previous answer's quote) is not the answer
+    again while the shortlist holds another: it answered the earlier question."""
     if not short:
         return []
     best_span: dict[int, tuple[float, Span]] = {}
@@ -234,7 +269,8 @@ def rank(
             best_span[s.cand] = (float(score), s)
     # The answer's sentence: the ranker's score plus the weighted score of the best phrase it holds.
     floor = float(np.min(span_scores)) if len(span_scores) else 0.0
-    joint = {i: float(ranker[i]) + span_weight * (best_span[i][0] if i in best_span else floor) for i in short}
+    choose = ranker if choice is None else choice
+    joint = {i: float(choose[i]) + span_weight * (best_span[i][0] if i in best_span else floor) for i in short}
     fresh = [i for i in short if i not in repeated] or list(short)
     top = max(fresh, key=lambda i: joint[i])
     order = [top, *(i for i in short if i != top)]

@@ -27,13 +27,15 @@ def write(out_dir: Path, data: dict[str, Any]) -> str:
 # -- evaluation of a reading policy --------------------------------------------------------------------------------
 
 
-def read_all(model: Any, contexts: Sequence[Context]) -> list[tuple[Context, Reading, Reading]]:
-    """Each context read by a loaded reader model, normally and with the answer hidden (validation)."""
+def read_all(model: Any, contexts: Sequence[Context], cross: Any = None) -> list[tuple[Context, Reading, Reading]]:
+    """Each context read by a loaded reader model, normally and with the answer hidden (validation): by the trees
+    alone, or with a ``cross`` encoder rescoring their best sentences."""
     from rag.read.reader import Reader
 
     out = []
     for c in contexts:
-        reader = Reader(model, idf=lambda t, idf=c.idf: idf.get(t, 3.0))  # type: ignore[misc]
+        idf = c.idf
+        reader = Reader(model, idf=lambda t, idf=idf: idf.get(t, 3.0), cross=cross, rerank=cross is not None)  # type: ignore[misc]
         out.append((c, reader.read(c.question, c.normal, c.date), reader.read(c.question, c.hidden, c.date)))
     return out
 

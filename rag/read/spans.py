@@ -129,11 +129,12 @@ def span_features(
     for j, s in enumerate(spans):
         by_key[s.key].append(j)
     mentions: dict[str, tuple[int, set[str]]] = {}
+    in_title: dict[str, bool] = {}
     for key in by_key:
         pattern = re.compile(rf"(?<!\w){re.escape(key)}(?!\w)")
-        hit = [i for i, t in enumerate(texts) if key and pattern.search(t)]
+        hit = [i for i, t in enumerate(texts) if key and key in t and pattern.search(t)]
         mentions[key] = (len(hit), {cands[i].article_id for i in hit})
-    in_title = {key: any(re.search(rf"(?<!\w){re.escape(key)}(?!\w)", t) for t in titles.values()) for key in by_key}
+        in_title[key] = any(key in t and pattern.search(t) for t in titles.values())
     q_terms = set(q.weights)
     kind_fit = _FITS[q.kind]
     matched_at: dict[int, list[int]] = {}

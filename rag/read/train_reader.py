@@ -270,16 +270,23 @@ def run(
     validate: Path | None = None,
     folds: int = 5,
     seed: int = 0,
+    cross_encoder: bool = False,
+    ce_epochs: int = 2,
     log: Log = lambda _m: None,
 ) -> dict[str, Any]:
-    """Train on ``dataset``, write the artifact and its model card to ``out_dir``; optionally validate."""
+    """Train on ``dataset``, write the artifact and its model card to ``out_dir``; optionally validate, and
+    fine-tune the cross-encoder (``rag.read.train_cross``) on the trees' out-of-fold shortlists."""
     import subprocess
 
     from rag.read.reader import ReaderModel
+    from rag.read.train_cross import config_meta, require_extra, run_cross, write_cross_card
 
+    if cross_encoder:
+        require_extra()  # before the trees are fitted, not after
     cache = settings.data_dir / "reader-cache"
     contexts = collect(dataset_pipeline(settings, dataset, log), dataset, log, cache=cache)
-    trained = train(examples(contexts), folds=folds, seed=seed, log=log)
+    exs = examples(contexts)
+    trained = train(exs, folds=folds, seed=seed, log=log)
     by_id = {c.id: c for c in contexts}
     oof = [(by_id[q], trained.oof[(q, False)], trained.oof[(q, True)]) for q in by_id]
     train_scores = score_readings(oof, trained.threshold, trained.support)
@@ -308,4 +315,19 @@ def run(
         dev_scores = score_readings(read_all(model, dev), model.threshold, trained.support)
         meta["validated_on"] = validate.name
     (out_dir / "READER.md").write_text(model_card(meta, train_scores, dev_scores), encoding="utf-8")
-    return {"sha256": sha, "train": train_scores, "dev": dev_scores, "out": str(out_dir)}
+    cross = None
+    if cross_encoder:
+        cross = run_cross(
+            exs, trained, dataset.name, out_dir, epochs=ce_epochs, seed=seed, commit=meta["commit"], log=log
+        )
+        cross_dev = None
+        if validate is not None:
+            from rag.read.cross_encoder import CrossConfig, CrossEncoder
+
+            config = CrossConfig.load(out_dir / "reader-ce.json", expected_sha256=cross["sha256"])
+            model = ReaderModel.load(out_dir / "reader.json", expected_sha256=sha)
+            support = {"gap": config.support_gap, "below": config.support_below}
+            cross_dev = score_readings(read_all(model, dev, cross=CrossEncoder(config)), model.threshold, support)
+            cross["dev"] = cross_dev
+        write_cross_card(out_dir, config_meta(out_dir), dev_scores, cross_dev, validate.name if validate else "")
+    return {"sha256": sha, "train": train_scores, "dev": dev_scores, "out": str(out_dir), "cross_encoder": cross}

@@ -125,3 +125,11 @@ def test_the_reader_lets_the_cross_encoder_choose_among_the_trees_best() -> None
     assert len(cross.asked) == 1 and 1 <= len(cross.asked[0]) <= cross.config.top
     # The answerability model reads the trees' own scores: the cross-encoder does not move the probability.
     assert reread.answerable == pytest.approx(trees.answerable)
+
+
+def test_a_single_shortlisted_sentence_is_not_sent_to_the_cross_encoder() -> None:
+    cross = _Prefers("Kiger")
+    text = "Ronald Kiger of Fort Myers won the 2024 Florida Python Challenge after removing 20 Burmese pythons."
+    reading = Reader(cross=cross).read("Who won the 2024 Florida Python Challenge?", _hits(text))
+    assert reading.best is not None and "Kiger" in reading.best.text
+    assert cross.asked == []

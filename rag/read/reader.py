@@ -190,7 +190,7 @@ class Reader:
     ) -> np.ndarray:
         """The scores that choose the answer's sentence: the trees', with the cross-encoder's reading of the
         best few shortlisted sentences added."""
-        if not self.rerank or not short:
+        if not self.rerank or len(short) < 2:  # one sentence: nothing to reorder, and its adjustment would be 0
             return ranker
         c = self.cross.config
         top = short[: c.top]

@@ -25,7 +25,7 @@ import numpy as np
 
 from rag.errors import ModelFileError
 from rag.read.pinned import pinned_json
-from rag.search.embed import TOKENIZER_PATH, TOKENIZER_SHA256, _verified, sha256_file
+from rag.search.embed import TOKENIZER_PATH, TOKENIZER_SHA256, _verified, onnx_session
 
 MODEL_DIR = Path(__file__).parent.parent / "models"
 CROSS_PATH = MODEL_DIR / "reader-ce.json"
@@ -91,23 +91,8 @@ class CrossEncoder:
 
     @cached_property
     def _session(self) -> Any:
-        import onnxruntime as ort
-
         c = self.config
-        if not c.onnx.is_file():
-            raise ModelFileError(f"cross-encoder model {c.onnx} is missing; reinstall the package")
-        actual = sha256_file(c.onnx)
-        if actual != c.onnx_sha256:
-            raise ModelFileError(
-                f"cross-encoder model {c.onnx} has sha256 {actual[:12]}…, expected {c.onnx_sha256[:12]}…; "
-                "reinstall the package"
-            )
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = self._threads
-        opts.inter_op_num_threads = 1
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        opts.log_severity_level = 3
-        return ort.InferenceSession(str(c.onnx), opts, providers=["CPUExecutionProvider"])
+        return onnx_session(_verified(c.onnx, c.onnx_sha256, "news-desk-rag"), self._threads)
 
     def scores(self, question: str, texts: Sequence[str]) -> np.ndarray:
         """One relevance logit per text: higher means more likely to hold the answer to ``question``."""

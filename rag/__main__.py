@@ -1,5 +1,5 @@
 """``python -m rag``: the same as the ``rag`` command."""
 
-from rag.cli import main
+from rag.cli import entry
 
-raise SystemExit(main())
+entry()

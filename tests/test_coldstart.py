@@ -62,3 +62,29 @@ def test_timings_report_each_phase(tmp_path: Path) -> None:
     assert all(p["wall_s"] >= 0 and p["cpu_s"] >= 0 for p in phases.values())
     table = run_cli(tmp_path, "ask", "--timings", "--no-stream", Q, env=cli_env(tmp_path))
     assert "store open" in table.stderr and "total" in table.stderr and "Pentagon" in table.stdout
+
+
+EXITS = """
+import atexit, pathlib, sys
+mark = pathlib.Path(sys.argv[1])
+atexit.register(lambda: mark.write_text("torn down"))
+sys.argv = ["rag", *sys.argv[2:]]
+from rag.cli import entry
+entry()
+"""
+
+
+def test_an_ask_that_wrote_nothing_skips_the_teardown_and_loses_no_output(tmp_path: Path) -> None:
+    def ask(mark: Path, *args: str) -> subprocess.CompletedProcess[str]:
+        cmd = [sys.executable, "-c", EXITS, str(mark), "ask", *args]
+        return subprocess.run(cmd, env=cli_env(tmp_path), capture_output=True, text=True, timeout=180)
+
+    first = ask(tmp_path / "first", "--json", Q)  # loads the sample: a write, so the usual teardown
+    assert first.returncode == 0 and json.loads(first.stdout)["citations"]
+    assert (tmp_path / "first").read_text() == "torn down"
+    second = ask(tmp_path / "second", "--json", Q)  # reads only: ends at once, its JSON whole
+    assert second.returncode == 0 and json.loads(second.stdout)["text"] == json.loads(first.stdout)["text"]
+    assert not (tmp_path / "second").exists()
+    failed = ask(tmp_path / "failed", "--json", "   ")  # an error is not a quick exit either
+    assert failed.returncode == 2 and "the question is empty" in failed.stderr
+    assert (tmp_path / "failed").read_text() == "torn down"

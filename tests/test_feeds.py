@@ -15,10 +15,18 @@ from typing import Any
 import pytest
 
 from rag.errors import ConfigError
-from rag.ingest.feeds import FeedsConfig, Source, fetch_urls, html_text, load_feeds_file, poll_feeds
+from rag.ingest.feeds import (
+    FeedsConfig,
+    Source,
+    fetch_urls,
+    html_text,
+    load_feeds_file,
+    poll_feeds,
+    stored_links,
+)
 from rag.ingest.fetch import USER_AGENT, Fetcher, FetchError
 from rag.ingest.ingest import index_fingerprint, ingest_items, make_chunker
-from rag.ingest.load import Skipped, build_article
+from rag.ingest.load import Skipped, build_article, normalize_url
 from rag.search.embed import LocalMiniLM
 from rag.search.store import Store
 from rag.settings import Settings
@@ -416,11 +424,17 @@ def test_changed_feed_fetches_only_its_new_entry(site: Site, tmp_path: Path) -> 
     assert fetched == ["/news/library-reopens"]
 
 
-def test_known_urls_are_not_fetched(site: Site, tmp_path: Path) -> None:
-    known = frozenset({site.url("/news/ferry-terminal"), site.url("/news/wind-farm/")})  # trailing / is the same
-    items = list(poll_feeds(good_feeds(site), tmp_path / "s.json", known_urls=known))
+def test_known_links_are_not_fetched(site: Site, tmp_path: Path) -> None:
+    asked: list[list[str]] = []
+
+    def known(links: list[str]) -> set[str]:
+        asked.append(links)
+        return {normalize_url(site.url("/news/ferry-terminal")), normalize_url(site.url("/news/wind-farm/"))}
+
+    items = list(poll_feeds(good_feeds(site), tmp_path / "s.json", known=known))
     assert len([i for i in items if isinstance(i, Article)]) == 4
     assert site.count("/news/ferry-terminal") == site.count("/news/wind-farm") == 0
+    assert len(asked) == len(good_feeds(site).feeds)  # one question per feed, with all of its links
 
 
 def test_entry_that_failed_for_a_temporary_reason_is_retried_next_poll(site: Site, tmp_path: Path) -> None:
@@ -575,6 +589,29 @@ def test_polled_items_ingest_into_a_real_store(
         dt.date(2024, 10, 25),
     )
     assert store.count_chunks() >= 6
+
+
+def test_the_store_says_which_links_it_holds_without_reading_every_article(
+    site: Site, settings: Settings, embedder: LocalMiniLM, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chunker = make_chunker(settings.chunk_tokens, settings.chunk_overlap, embedder)
+    store = Store(settings, index_fingerprint(embedder, chunker))
+    text = "The harbour ferry terminal reopened on Monday after a storm closed it for eleven days. " * 3
+    polled_meta = {"title": "Ferry", "url": "https://www.gazette.example/news/ferry/"}
+    polled = build_article(polled_meta, text, source="feed", fallback_id="x")
+    filed_meta = {"id": "file-7", "title": "Dam", "url": "https://gazette.example/dam"}
+    filed = build_article(filed_meta, text + " The dam held.", source="file", fallback_id="y")
+    assert polled.id != "x" and filed.id == "file-7"
+    ingest_items([polled, filed], store=store, embedder=embedder, chunker=chunker)
+    monkeypatch.setattr(Store, "iter_articles", lambda *a, **k: pytest.fail("read every stored article"))
+
+    known = stored_links(store)(
+        ["https://gazette.example/news/ferry", "https://gazette.example/dam", "https://gazette.example/new"]
+    )
+
+    # the polled article by the id its URL gives (www. and a trailing / are the same link), the filed one by its url
+    assert known == {"gazette.example/news/ferry", "gazette.example/dam"}
+    assert stored_links(store)([]) == set()
 
 
 @pytest.mark.slow  # near 20 s: five CLI runs (two feed polls, a page fetch, a refreshing brief)

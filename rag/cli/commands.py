@@ -79,7 +79,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     phases.mark("store open (imports chromadb; models load beside it)")
     warm.wait()
     phases.mark("models loaded (what the store open did not hide)")
-    ensure_corpus(pipeline)  # on stderr: a --json caller's stdout stays JSON
+    loaded = ensure_corpus(pipeline)  # on stderr: a --json caller's stdout stays JSON
     _ = pipeline.retriever.lexical
     phases.mark("index load")
     # The extractive answer takes a fraction of a second: printed whole, its answer phrase can be marked.
@@ -100,6 +100,8 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         print(render.answer_text(answer, color=_color()))
     if args.timings and not args.json:
         print(phases.table(), file=sys.stderr)
+    # Nothing was written unless the sample was loaded (the lexical index's catch-up commits before it returns).
+    args.read_only = not loaded
     return 0
 
 
@@ -246,7 +248,8 @@ def _writer() -> Any:
     return write
 
 
-def ensure_corpus(pipeline: Any) -> None:
+def ensure_corpus(pipeline: Any) -> bool:
+    """Load the bundled sample into an empty store (saying so on stderr); whether it did."""
     report = pipeline.ensure_corpus()
     if report is not None:
         print(
@@ -254,3 +257,4 @@ def ensure_corpus(pipeline: Any) -> None:
             f"{report.summary()}; your first `rag ingest` replaces it)",
             file=sys.stderr,
         )
+    return report is not None

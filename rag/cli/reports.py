@@ -65,11 +65,10 @@ def cmd_brief(args: argparse.Namespace, settings: Settings) -> int:
 
 def _refresh(pipeline: Any, feeds_file: Path) -> None:
     """Poll the feeds file into the store before briefing."""
-    from rag.ingest.feeds import load_feeds_file, poll_feeds
+    from rag.ingest.feeds import load_feeds_file, poll_feeds, stored_links
 
     config = load_feeds_file(feeds_file)
-    known = frozenset(a.url for a in pipeline.store.iter_articles() if a.url)
-    items = poll_feeds(config, pipeline.settings.feeds_state_path, known_urls=known)
+    items = poll_feeds(config, pipeline.settings.feeds_state_path, known=stored_links(pipeline.store))
     report = pipeline.ingest_items(items, on_skip=lambda s: log(f"skipped {s.source}: {s.reason}"), on_wait=log)
     print(f"refresh: {report.summary()}", file=sys.stderr)
 

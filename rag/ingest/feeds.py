@@ -20,10 +20,10 @@ import json
 import os
 import tempfile
 import tomllib
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
 import feedparser
@@ -32,9 +32,36 @@ from lxml import etree
 
 from rag.errors import ConfigError, RagError
 from rag.ingest.fetch import Fetched, Fetcher, FetchError, Validators, is_http_url, one_line
-from rag.ingest.load import LoadError, Skipped, build_article, normalize_url, parse_date
+from rag.ingest.load import LoadError, Skipped, build_article, normalize_url, parse_date, url_article_id
 from rag.ingest.pages import Page, extract_page
 from rag.types import Article
+
+if TYPE_CHECKING:
+    from rag.search.store import Store
+
+#: Given some links, the normalised URLs among them that the store already holds.
+Known = Callable[[list[str]], set[str]]
+
+
+def nothing_known(links: list[str]) -> set[str]:
+    """No link is stored yet (a rebuild, or fetching named URLs)."""
+    return set()
+
+
+def stored_links(store: Store) -> Known:
+    """The store's answer to "which of these links do you hold?", asked per feed: by the id an article read
+    from a URL gets, and by the URL field for articles stored under other ids (files that name their URL). A poll
+    so costs O(feed), not a read of every stored article."""
+
+    def known(links: list[str]) -> set[str]:
+        if not links:
+            return set()
+        by_id = {url_article_id(link): normalize_url(link) for link in links}
+        held = {by_id[aid] for aid in store.records(list(by_id))}
+        return held | {normalize_url(url) for url in store.stored_urls(list(dict.fromkeys(links)))}
+
+    return known
+
 
 #: Below this many characters, a feed's own text is a teaser, not an article worth ingesting.
 FEED_TEXT_MIN = 400
@@ -160,13 +187,13 @@ def poll_feeds(
     *,
     timeout: float = 10.0,
     retries: int = 2,
-    known_urls: Collection[str] = frozenset(),
+    known: Known = nothing_known,
 ) -> Iterator[Article | Skipped]:
-    """New articles from every feed and page of ``config``; URLs in ``known_urls`` are not fetched again."""
+    """New articles from every feed and page of ``config``; links ``known`` says are stored are not fetched again."""
     state_path = Path(state_path)
     state = PollState.load(state_path)
     with Fetcher(timeout=timeout, retries=retries) as fetcher:
-        poller = _Poller(fetcher, state, {normalize_url(u) for u in known_urls})
+        poller = _Poller(fetcher, state, known)
         for feed in config.feeds:
             yield from poller.feed(feed)
         for page in config.pages:
@@ -181,7 +208,7 @@ def fetch_urls(
     state_path = Path(state_path)
     state = PollState.load(state_path)
     with Fetcher(timeout=timeout, retries=retries) as fetcher:
-        poller = _Poller(fetcher, state, set())
+        poller = _Poller(fetcher, state, nothing_known)
         for url in urls:
             yield from poller.page(Source(url.strip()))
     state.save(state_path)
@@ -190,10 +217,10 @@ def fetch_urls(
 class _Poller:
     """One polling run: a fetcher, the state it updates, and the links settled so far."""
 
-    def __init__(self, fetcher: Fetcher, state: PollState, known: set[str]) -> None:
+    def __init__(self, fetcher: Fetcher, state: PollState, known: Known) -> None:
         self.fetcher = fetcher
         self.state = state
-        self.known = known  #: normalised URLs the caller already stores
+        self.known = known  #: which links the caller already stores
         self.handled: set[str] = set()  #: normalised URLs tried in this run (a link in two feeds goes once)
 
     def feed(self, source: Source) -> Iterator[Article | Skipped]:
@@ -210,15 +237,16 @@ class _Poller:
             yield Skipped(source.url, f"not a valid RSS/Atom feed ({problem})")
             return
         before = set(self.state.seen.get(source.url, ()))
+        links = [_entry_link(entry, fetched.final_url) for entry in parsed.entries]
+        stored = self.known([link for link in links if link and normalize_url(link) not in before])
         settled: list[str] = []
         complete = True
-        for entry in parsed.entries:
-            link = _entry_link(entry, fetched.final_url)
+        for entry, link in zip(parsed.entries, links, strict=True):
             if not link:
                 yield Skipped(source.url, f"entry {one_line(str(entry.get('title', '')), 80)!r} has no http(s) link")
                 continue
             key = normalize_url(link)
-            if key in before or key in self.known or key in self.handled:
+            if key in before or key in stored or key in self.handled:
                 settled.append(key)
                 continue
             self.handled.add(key)
@@ -233,7 +261,7 @@ class _Poller:
 
     def page(self, source: Source) -> Iterator[Article | Skipped]:
         key = normalize_url(source.url)
-        if key in self.known or key in self.handled:
+        if key in self.handled or key in self.known([source.url]):
             return
         self.handled.add(key)
         try:

@@ -108,15 +108,14 @@ def items(pipeline: Pipeline, inputs: Inputs, folder: Path | None = None) -> Ite
             raise ValueError("uploads need a folder to be written to")
         stream = chain(stream, uploaded(inputs.uploads, folder, settings.max_article_bytes))
     if inputs.urls or inputs.feeds:
-        from rag.ingest.feeds import fetch_urls, load_feeds_file, poll_feeds
+        from rag.ingest.feeds import fetch_urls, load_feeds_file, nothing_known, poll_feeds, stored_links
 
         if inputs.urls:
             stream = chain(stream, fetch_urls(inputs.urls, state))
         if inputs.feeds:
             config = load_feeds_file(inputs.feeds)
-            store = pipeline.store
-            known = frozenset(a.url for a in store.iter_articles() if a.url) if not inputs.rebuild else frozenset()
-            stream = chain(stream, poll_feeds(config, state, known_urls=known))
+            known = nothing_known if inputs.rebuild else stored_links(pipeline.store)
+            stream = chain(stream, poll_feeds(config, state, known=known))
     return stream
 
 

@@ -224,7 +224,7 @@ def build_article(meta: dict[str, Any], body: str, *, source: str, fallback_id: 
     if not isinstance(authors_raw, list):
         raise LoadError("`authors` must be a list or a string")
     explicit = _str(meta.get("id"))
-    article_id = _safe_id(explicit) if explicit else (_hash_id("u", normalize_url(url)) if url else fallback_id)
+    article_id = _safe_id(explicit) if explicit else (url_article_id(url) if url else fallback_id)
     return Article(
         id=article_id,
         title=title,
@@ -260,6 +260,11 @@ def normalize_url(url: str) -> str:
     parts = urlsplit(url.strip())
     host = (parts.hostname or "").removeprefix("www.")
     return f"{host}{parts.path.rstrip('/')}" + (f"?{parts.query}" if parts.query else "")
+
+
+def url_article_id(url: str) -> str:
+    """The id an article read from ``url`` gets when its source names no id of its own."""
+    return _hash_id("u", normalize_url(url))
 
 
 def content_hash(article: Article) -> str:

@@ -117,6 +117,18 @@ class StoreReader:
         with self._guard("reading"):
             return self._records(ids)
 
+    def stored_urls(self, urls: list[str]) -> set[str]:
+        """Which of these exact URLs a committed article is stored under (a feed poll's check of its links:
+        one lookup per feed, not a read of every stored URL)."""
+        if not urls or not self._open(create=False):
+            return set()
+        out: set[str] = set()
+        with self._guard("reading"):
+            for s in range(0, len(urls), 1000):
+                res = self._articles.get(where={"url": {"$in": urls[s : s + 1000]}}, include=["metadatas"])
+                out.update(str(m.get("url", "")) for m in res["metadatas"])
+        return out
+
     def records_with_text(self, text_hash: str) -> dict[str, Committed]:
         """The committed articles whose text has this hash (a duplicate, or a renamed file's old id)."""
         if not self._open(create=False):

@@ -215,8 +215,9 @@ def test_a_read_only_or_damaged_store_is_one_line_naming_the_fix_never_a_traceba
     for done, fix in [(r, "make it writable, or set RAG_DATA_DIR to a writable folder") for r in read_only] + [
         (r, "the store is damaged; move") for r in damaged
     ]:
-        [line] = done.stderr.strip().splitlines()
-        assert done.returncode == 1 and line.startswith("rag: error: ") and fix in line, done.stderr
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1, (done.args, done.stderr)
+        assert done.returncode == 1 and lines[0].startswith("rag: error: ") and fix in lines[0], done.stderr
 
 
 # -- concurrent writers ----------------------------------------------------------------------------------

@@ -75,7 +75,13 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     phases.mark("imports")
     embedder = make_embedder(settings)
     warm = warmup.start(settings, embedder)  # the models load while chromadb imports
-    pipeline = Pipeline.from_settings(settings, embedder=embedder)
+    try:
+        pipeline = Pipeline.from_settings(settings, embedder=embedder)
+    except BaseException:
+        # A store that cannot open ends the command, but not while the thread is still inside ONNX Runtime:
+        # the interpreter's shutdown should not race a native session build.
+        warm.wait()
+        raise
     phases.mark("store open (imports chromadb; models load beside it)")
     warm.wait()
     phases.mark("models loaded (what the store open did not hide)")

@@ -17,11 +17,11 @@ from rag.types import Filters, Hit
 #: Unfiltered results fetched per wanted result before falling back to a filtered Chroma query.
 OVERFETCH = 4
 #: A filter that at most this many chunks pass is searched exactly over their ids (Chroma looks each id up:
-#: about 65 ms for 9,300 ids in a 1M-chunk collection).
+#: 48–64 ms for 9,300–20,900 ids in a 1M-chunk collection).
 EXACT_LIMIT = 20_000
 #: A broader filter that still leaves most chunks out (a week of a year's store) over-fetches unfiltered in
 #: proportion to how few chunks pass, up to this many (about 45 ms for 3,000 at 1M chunks); only beyond it does
-#: Chroma filter, whose ``where`` on a date range took 1.9 s at 1M chunks.
+#: Chroma filter, whose ``where`` on a date range took 2–3 s at 1M chunks.
 WIDE_FETCH_LIMIT = 5_000
 #: That over-fetch asks for this many times the chunks expected to pass.
 WIDE_MARGIN = 2.0
@@ -171,7 +171,8 @@ class Retriever:
         """The ``k`` nearest (chunk id, distance) passing ``filters``. Chroma's filtered search is several times
         slower than an unfiltered one, so this over-fetches unfiltered and filters on the lexical index's copy of
         the metadata. When too few survive: a narrow filter is searched exactly over the chunks that pass it, a
-        wider one by an over-fetch sized to how few pass; only a filter between the two asks Chroma to filter."""
+        wider one by an over-fetch sized to how few pass; only when that over-fetch would be too large (or still
+        falls short) does Chroma filter."""
         vector = self.embedder.embed_query(query)
         if filters is None or not filters.active:
             return self.store.dense_ids(vector, k)
@@ -179,13 +180,12 @@ class Retriever:
         kept = self._passing(pool, filters)
         if len(kept) >= k or len(pool) < k * OVERFETCH:
             return kept[:k]
+        # A narrow filter: compare the query with just the chunks that pass it, as the lexical index lists
+        # them (Chroma's own filtered search took 0.4–1 s at 100k chunks; this about 20 ms for 1,500 ids).
+        ids = self.lexical.matching(filters, EXACT_LIMIT)
+        if ids is not None:
+            return self.store.dense_ids(vector, k, ids=ids)
         passing = self.lexical.count(filters)
-        if passing <= EXACT_LIMIT:
-            # A narrow filter: compare the query with just the chunks that pass it, as the lexical index lists
-            # them (Chroma's own filtered search took 0.4–1 s at 100k chunks; this about 20 ms for 1,500 ids).
-            ids = self.lexical.matching(filters, EXACT_LIMIT)
-            if ids is not None:
-                return self.store.dense_ids(vector, k, ids=ids)
         fetch = math.ceil(WIDE_MARGIN * k * max(len(self.lexical), 1) / max(passing, 1))
         if fetch <= WIDE_FETCH_LIMIT:
             pool = self.store.dense_ids(vector, fetch)

@@ -5,7 +5,6 @@ by date range and outlet, with per-article diversity.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,15 +15,9 @@ from rag.types import Filters, Hit
 
 #: Unfiltered results fetched per wanted result before falling back to a filtered Chroma query.
 OVERFETCH = 4
-#: A filter that at most this many chunks pass is searched exactly over their ids (Chroma looks each id up:
-#: 48–64 ms for 9,300–20,900 ids in a 1M-chunk collection).
+#: A filter that at most this many chunks pass is searched exactly over their ids; a broader one through
+#: Chroma's ``where`` (rarely reached: a broad filter keeps enough of the unfiltered over-fetch).
 EXACT_LIMIT = 20_000
-#: A broader filter that still leaves most chunks out (a week of a year's store) over-fetches unfiltered in
-#: proportion to how few chunks pass, up to this many (about 45 ms for 3,000 at 1M chunks); only beyond it does
-#: Chroma filter, whose ``where`` on a date range took 2–3 s at 1M chunks.
-WIDE_FETCH_LIMIT = 5_000
-#: That over-fetch asks for this many times the chunks expected to pass.
-WIDE_MARGIN = 2.0
 #: Extra candidates fetched per excluded article (about its number of chunks).
 EXCLUDED_CHUNKS = 15
 
@@ -170,14 +163,13 @@ class Retriever:
     def _dense(self, query: str, k: int, filters: Filters | None) -> list[tuple[str, float]]:
         """The ``k`` nearest (chunk id, distance) passing ``filters``. Chroma's filtered search is several times
         slower than an unfiltered one, so this over-fetches unfiltered and filters on the lexical index's copy of
-        the metadata. When too few survive: a narrow filter is searched exactly over the chunks that pass it, a
-        wider one by an over-fetch sized to how few pass; only when that over-fetch would be too large (or still
-        falls short) does Chroma filter."""
+        the metadata; only when too few survive does it ask Chroma to filter."""
         vector = self.embedder.embed_query(query)
         if filters is None or not filters.active:
             return self.store.dense_ids(vector, k)
         pool = self.store.dense_ids(vector, k * OVERFETCH)
-        kept = self._passing(pool, filters)
+        about = self._describe([cid for cid, _ in pool])
+        kept = [(cid, d) for cid, d in pool if cid in about and filters.matches(about[cid][1], about[cid][2])]
         if len(kept) >= k or len(pool) < k * OVERFETCH:
             return kept[:k]
         # A narrow filter: compare the query with just the chunks that pass it, as the lexical index lists
@@ -185,19 +177,7 @@ class Retriever:
         ids = self.lexical.matching(filters, EXACT_LIMIT)
         if ids is not None:
             return self.store.dense_ids(vector, k, ids=ids)
-        passing = self.lexical.count(filters)
-        fetch = math.ceil(WIDE_MARGIN * k * max(len(self.lexical), 1) / max(passing, 1))
-        if fetch <= WIDE_FETCH_LIMIT:
-            pool = self.store.dense_ids(vector, fetch)
-            kept = self._passing(pool, filters)
-            if len(kept) >= k or len(pool) < fetch:
-                return kept[:k]
         return self.store.dense_ids(vector, k, filters)
-
-    def _passing(self, pool: list[tuple[str, float]], filters: Filters) -> list[tuple[str, float]]:
-        """The (chunk id, distance) pairs of ``pool`` whose chunk passes ``filters``, in order."""
-        about = self._describe([cid for cid, _ in pool])
-        return [(cid, d) for cid, d in pool if cid in about and filters.matches(about[cid][1], about[cid][2])]
 
     def _describe(self, ids: list[str]) -> dict[str, tuple[str, dt.date | None, str]]:
         """(article id, publication date, outlet) per chunk id, from the lexical index; chunks it does not

@@ -15,8 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from rag.answer.extractive import ExtractiveGenerator
 from rag.errors import EmptyCorpusError, InputError, StoreBusyError
-from rag.ingest.chunk import Splitter
-from rag.ingest.ingest import IngestReport, index_fingerprint, ingest_items, make_chunker
+from rag.ingest.chunk import Splitter, index_fingerprint, make_chunker
 from rag.prompts import Prompt, load_prompt
 from rag.read.reader import Reader
 from rag.search.embed import Embedder, make_embedder
@@ -27,6 +26,7 @@ from rag.text import OnText
 from rag.types import Answer, Filters, FollowUp, Hit
 
 if TYPE_CHECKING:
+    from rag.ingest.ingest import IngestReport
     from rag.provider import ChatModel
 
 
@@ -73,10 +73,13 @@ class Pipeline:
         chat_model: ChatModel | None = None,
         chunker: Splitter | None = None,
         fusion: FusionConfig | None = None,
+        read_only: bool = False,
     ) -> Pipeline:
+        """``read_only``: the caller means to read (``rag ask``), so an embedded store opens without chromadb's
+        Python client until something writes (see ``Store.writing``)."""
         embedder = embedder or make_embedder(settings)
         chunker = chunker or make_chunker(settings.chunk_tokens, settings.chunk_overlap, embedder)
-        store = Store(settings, index_fingerprint(embedder, chunker))
+        store = Store(settings, index_fingerprint(embedder, chunker), read_only=read_only)
         config = fusion or fusion_config(settings)
         retriever = Retriever(store, embedder, cache_dir=settings.data_dir / "lexical", config=config)
         if generator is None:
@@ -95,6 +98,8 @@ class Pipeline:
         holds only the bundled sample loses it once the user's own articles arrive."""
         kwargs.setdefault("max_bytes", self.settings.max_article_bytes)
         kwargs.setdefault("sample", self.sample_ids())
+        from rag.ingest.ingest import ingest_items  # not on the ask path: the first answer does not wait for it
+
         report = ingest_items(
             items,
             store=self.store,

@@ -15,8 +15,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from rag.errors import ConfigError
 
 _SECTION = re.compile(r"^## (system|user)\s*$", re.MULTILINE)
@@ -64,6 +62,8 @@ def load_prompt(directory: Path, name: str) -> Prompt:
     m = re.match(r"\A---\n(.*?)\n---\n(.*)\Z", text, re.DOTALL)
     if not m:
         raise ConfigError(f"prompt file {path} has no front matter (---/name/version/inputs/---)")
+    import yaml  # only a command that reads prompts pays for PyYAML
+
     meta = yaml.safe_load(m.group(1)) or {}
     sections = _SECTION.split(m.group(2))
     parts = {sections[i]: sections[i + 1].strip() for i in range(1, len(sections) - 1, 2)}

@@ -10,6 +10,7 @@ is not reported there: the same load runs again on first use and raises its clea
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from rag.search.embed import Embedder, LocalMiniLM
@@ -18,32 +19,40 @@ from rag.settings import Settings
 
 @dataclass
 class Warmup:
-    thread: threading.Thread | None
+    threads: list[threading.Thread]
 
     def wait(self) -> None:
-        if self.thread is not None:
-            self.thread.join()
-            self.thread = None
+        for thread in self.threads:
+            thread.join()
+        self.threads = []
 
 
 def start(settings: Settings, embedder: Embedder) -> Warmup:
-    """Load the local embedder's session and, when the extractive reader will read, the reader's models."""
+    """Load the local embedder's session and, when the extractive reader will read, the reader's models: on two
+    threads, as building the two ONNX sessions overlaps."""
     reads = not settings.use_llm or settings.llm_gate
 
-    def run() -> None:
-        try:
-            if isinstance(embedder, LocalMiniLM):  # a served embedder is reached over HTTP at first use instead
-                embedder.embed_query("warm up")
-            if reads:
-                from rag.read.cross_encoder import shipped
-                from rag.read.reader import shipped_model
+    def embedder_model() -> None:
+        if isinstance(embedder, LocalMiniLM):  # a served embedder is reached over HTTP at first use instead
+            embedder.embed_query("warm up")
 
-                shipped_model()
-                if settings.reader_rerank:
-                    shipped().scores("warm up", ["warm up"])
-        except Exception:
-            return
+    def reader_models() -> None:
+        from rag.read.cross_encoder import shipped
+        from rag.read.reader import shipped_model
 
-    thread = threading.Thread(target=run, name="rag-warmup", daemon=True)
-    thread.start()
-    return Warmup(thread)
+        shipped_model()
+        if settings.reader_rerank:
+            shipped().scores("warm up", ["warm up"])
+
+    loads = [embedder_model, *([reader_models] if reads else [])]
+    threads = [threading.Thread(target=_quietly, args=(load,), name="rag-warmup", daemon=True) for load in loads]
+    for thread in threads:
+        thread.start()
+    return Warmup(threads)
+
+
+def _quietly(load: Callable[[], None]) -> None:
+    try:
+        load()
+    except Exception:
+        return

@@ -5,8 +5,7 @@ from __future__ import annotations
 import itertools
 
 from rag.ingest import tokens
-from rag.ingest.chunk import Budget, Chunker, embed_text
-from rag.ingest.ingest import make_chunker
+from rag.ingest.chunk import Budget, Chunker, embed_text, make_chunker
 from rag.search.embed import LocalMiniLM
 from rag.types import Article
 

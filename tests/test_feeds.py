@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from rag.errors import ConfigError
+from rag.ingest.chunk import index_fingerprint, make_chunker
 from rag.ingest.feeds import (
     FeedsConfig,
     Source,
@@ -25,7 +26,7 @@ from rag.ingest.feeds import (
     stored_links,
 )
 from rag.ingest.fetch import USER_AGENT, Fetcher, FetchError
-from rag.ingest.ingest import index_fingerprint, ingest_items, make_chunker
+from rag.ingest.ingest import ingest_items
 from rag.ingest.load import Skipped, build_article, normalize_url
 from rag.search.embed import LocalMiniLM
 from rag.search.store import Store

@@ -12,7 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.errors import StaleIndexError, StoreBusyError
+from rag.errors import StaleIndexError, StoreBusyError, StoreError
+from rag.search import chroma
+from rag.search.chroma import ReadOnlyClient, open_read_only
 from rag.search.store import Store
 from rag.search.storefaults import describe_failure
 from rag.search.storerecords import ArticleWrite
@@ -231,3 +233,56 @@ def test_a_store_from_before_run_marks_is_repaired_once(tmp_path: Path) -> None:
         assert store.repair_if_needed() == 3
     with store.writing():
         assert store.repair_if_needed() == 0 and store.unclean_runs() == set()
+
+
+# -- the read-only client (Chroma's engine without chromadb's Python client) ----------------------------
+
+
+def test_a_read_only_store_reads_what_the_full_client_reads_and_switches_before_writing(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    full = Store(settings, FP)
+    writes = [
+        _write("a", dt.date(2024, 10, 1), "Wire", n=3, seed=1),
+        _write("b", dt.date(2024, 10, 9), "Post", n=2, seed=2),
+        _write("c", None, "Wire", n=4, seed=3),
+    ]
+    with full.writing():
+        full.put_articles(writes)
+        _half_written(full, _write("d", dt.date(2024, 10, 2), n=2, seed=4))  # chunks without a commit
+    light = Store(settings, FP, read_only=True)
+    assert isinstance(light._client, ReadOnlyClient)
+    assert light.count_chunks() == full.count_chunks() == 11 and light.count_articles() == full.count_articles() == 3
+    assert light.committed() == full.committed() and light.committed_since(0.0) == full.committed_since(0.0)
+    assert sorted(c.id for c in light.iter_chunks()) == sorted(c.id for c in full.iter_chunks())
+    assert light.get_chunks(["b:1", "d:0", "a:0", "zz"]) == full.get_chunks(["b:1", "d:0", "a:0", "zz"])
+    assert light.get_article("a") == full.get_article("a") and light.get_article("zz") is None
+    vector = writes[0].vectors[1]
+    week = Filters(since=dt.date(2024, 10, 3), until=dt.date(2024, 10, 9))
+    outlet = Filters(outlets=("post",))
+    for filters in (None, week, outlet):
+        assert light.dense_ids(vector, 5, filters) == full.dense_ids(vector, 5, filters)
+    assert light.dense_ids(vector, 2, ids=["c:0", "a:1", "b:0"]) == full.dense_ids(vector, 2, ids=["c:0", "a:1", "b:0"])
+    assert light.dense_ids(vector, 1)[0][0] == "a:1"
+    with pytest.raises(AttributeError, match="writes need the full client"):
+        light._client.delete_collection("news-chunks")
+    with light.writing():  # the first write reopens it with the full client
+        assert not isinstance(light._client, ReadOnlyClient)
+        light.put_articles([_write("e", dt.date(2024, 10, 5), n=1, seed=5)])
+    assert full.count_articles() == 4 and light.get_article("e") is not None
+
+
+def test_the_read_only_client_is_used_only_where_it_can_be(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert open_read_only(tmp_path / "nothing-here") is None  # a new store: the full client creates it
+    settings = make_settings(tmp_path)
+    store = Store(settings, FP)
+    with store.writing():
+        store.put_articles([_write("a", dt.date(2024, 10, 1))])
+    assert isinstance(open_read_only(settings.data_dir / "chroma"), ReadOnlyClient)
+    monkeypatch.setattr(chroma, "LIGHT_RELEASES", ("0.4",))  # a chromadb it was not tested against
+    other = Store(settings, FP, read_only=True)
+    assert not isinstance(other._client, ReadOnlyClient) and other.count_articles() == 1
+    monkeypatch.undo()
+    (settings.data_dir / "chroma" / "chroma.sqlite3").write_bytes(b"this is not a database" * 100)
+    assert open_read_only(settings.data_dir / "chroma") is None  # the full client then names the damage
+    with pytest.raises(StoreError, match="the store is damaged"):
+        Store(settings, FP, read_only=True)

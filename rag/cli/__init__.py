@@ -36,14 +36,14 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; its exit status."""
-    return _run(argv)[0]
+    return run_command(argv)[0]
 
 
 def entry() -> NoReturn:
     """The ``rag`` command (and ``python -m rag``). A command that wrote nothing (``rag ask`` that did not have
     to load the sample) ends without the interpreter's teardown: unloading chromadb, ONNX Runtime and their
     threads took 0.3–0.45 s of a 2.5 s cold ask, and with nothing written there is nothing for it to finish."""
-    code, read_only = _run(None)
+    code, read_only = run_command(None)
     if read_only:
         with contextlib.suppress(BrokenPipeError):  # a reader that went away has all it wanted
             sys.stdout.flush()
@@ -52,7 +52,7 @@ def entry() -> NoReturn:
     sys.exit(code)
 
 
-def _run(argv: Sequence[str] | None) -> tuple[int, bool]:
+def run_command(argv: Sequence[str] | None) -> tuple[int, bool]:
     """The exit status, and whether the command finished having written nothing (``args.read_only``)."""
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -69,20 +69,21 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     if not question:
         raise ConfigError("the question is empty")
     from rag import warmup
-    from rag.pipeline import Pipeline
     from rag.search.embed import make_embedder
 
-    phases.mark("imports")
     embedder = make_embedder(settings)
-    warm = warmup.start(settings, embedder)  # the models load while chromadb imports
+    warm = warmup.start(settings, embedder)  # the models load while the pipeline imports and the store opens
+    from rag.pipeline import Pipeline
+
+    phases.mark("imports")
     try:
-        pipeline = Pipeline.from_settings(settings, embedder=embedder)
+        pipeline = Pipeline.from_settings(settings, embedder=embedder, read_only=True)
     except BaseException:
         # A store that cannot open ends the command, but not while the thread is still inside ONNX Runtime:
         # the interpreter's shutdown should not race a native session build.
         warm.wait()
         raise
-    phases.mark("store open (imports chromadb; models load beside it)")
+    phases.mark("store open (the models load beside it)")
     warm.wait()
     phases.mark("models loaded (what the store open did not hide)")
     loaded = ensure_corpus(pipeline)  # on stderr: a --json caller's stdout stays JSON

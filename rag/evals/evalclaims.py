@@ -133,7 +133,7 @@ def run_claims(
     log: Log | None = None,
 ) -> ClaimsReport:
     """Make every claim of the suite, check it against the chunk holding its sentence, and score it."""
-    from rag.ingest.ingest import make_chunker
+    from rag.ingest.chunk import make_chunker
     from rag.ingest.sentences import split_spans
     from rag.search.embed import LocalMiniLM
 

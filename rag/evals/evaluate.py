@@ -18,7 +18,7 @@ from rag.evals.evalcases import Case, Suite
 from rag.evals.evalscore import ArmResult, CaseResult, EvalReport, score_case, summarise
 from rag.evals.vanilla import vanilla_pipeline
 from rag.ingest import tokens
-from rag.ingest.ingest import index_fingerprint, make_chunker
+from rag.ingest.chunk import index_fingerprint, make_chunker
 from rag.ingest.load import load_paths
 from rag.pipeline import Generator, Pipeline, make_generator
 from rag.progress import eta_line

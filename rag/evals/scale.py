@@ -118,7 +118,7 @@ def _replicas(settings: Settings) -> Iterator[tuple[int, Any]]:
 
 
 def _store(settings: Settings) -> Any:
-    from rag.ingest.ingest import index_fingerprint, make_chunker
+    from rag.ingest.chunk import index_fingerprint, make_chunker
     from rag.search.embed import make_embedder
     from rag.search.store import Store
 
@@ -256,9 +256,13 @@ def _add_articles(pipeline: Any) -> dict[str, Any]:
 
 def cold_ask(settings: Settings, question: str = ASK) -> dict[str, Any]:
     """A cold ``rag ask --json --timings`` on this store in a fresh interpreter: wall time, phases, peak RSS."""
+    # As `rag` itself runs it (``rag.cli.entry``: an ask that wrote nothing skips the teardown). The peak is the
+    # process's own (VmHWM): ru_maxrss would also count the parent's pages, which a forked child starts with.
     probe = (
-        "import resource, sys\nfrom rag.cli import main\ncode = main(sys.argv[1:])\n"
-        "print('maxrss_kb', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\nsys.exit(code)"
+        "import os, re, sys\nfrom rag.cli import run_command\ncode, quick = run_command(sys.argv[1:])\n"
+        "peak = re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read())\n"
+        "print('maxrss_kb', peak.group(1) if peak else 0, file=sys.stderr)\n"
+        "sys.stdout.flush(); sys.stderr.flush()\nos._exit(code) if quick else sys.exit(code)"
     )
     env = {
         **_base_env(),

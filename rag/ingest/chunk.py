@@ -10,10 +10,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from rag.ingest import sentences, tokens
 from rag.types import Article, Chunk
+
+if TYPE_CHECKING:
+    from rag.search.embed import Embedder
 
 #: Bump when the algorithm changes: it is part of the index fingerprint.
 CHUNKER_VERSION = 2
@@ -176,3 +179,14 @@ def embed_header(title: str) -> str:
 
 def embed_text(chunk: Chunk) -> str:
     return embed_header(chunk.title) + chunk.text
+
+
+def make_chunker(chunk_tokens: int, overlap: int, embedder: Embedder) -> Chunker:
+    return Chunker(
+        chunk_tokens, overlap, Budget(embedder.count_tokens, embedder.max_tokens, embedder.count_tokens_many)
+    )
+
+
+def index_fingerprint(embedder: Embedder, chunker: Splitter) -> dict[str, str]:
+    """What a store's vectors and chunks were made with: a store built otherwise cannot be searched by this one."""
+    return {"embedder": embedder.fingerprint, "chunking": chunker.fingerprint}

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.ingest.chunk import Budget, Chunker, Splitter
+from rag.ingest.chunk import Splitter
 from rag.ingest.load import content_hash, load_file, text_hash, too_big
 from rag.search.embed import Embedder
 from rag.search.lexical import Indexed, LexicalIndex
@@ -92,16 +92,6 @@ class IngestReport:
 
 
 Progress = Callable[[int, int], None]  # (articles done, articles to do so far)
-
-
-def make_chunker(chunk_tokens: int, overlap: int, embedder: Embedder) -> Chunker:
-    return Chunker(
-        chunk_tokens, overlap, Budget(embedder.count_tokens, embedder.max_tokens, embedder.count_tokens_many)
-    )
-
-
-def index_fingerprint(embedder: Embedder, chunker: Splitter) -> dict[str, str]:
-    return {"embedder": embedder.fingerprint, "chunking": chunker.fingerprint}
 
 
 def ingest_items(

@@ -7,6 +7,7 @@ the batch. Ids are stable across runs: the record's own id, else one derived fro
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import re
@@ -14,8 +15,6 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
 from urllib.parse import urlsplit
-
-import yaml
 
 from rag import dates
 from rag.ingest.clean import clean_text, looks_binary, strip_markdown
@@ -34,14 +33,20 @@ _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)",
 _ID_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-class _FrontMatterLoader(yaml.SafeLoader):
-    """SafeLoader that leaves dates as text: YAML's own date parsing crashes on "2024-02-30"."""
+@functools.cache
+def _front_matter_loader() -> type:
+    """SafeLoader that leaves dates as text: YAML's own date parsing crashes on "2024-02-30". Built on first use:
+    importing PyYAML costs about 0.1 s that a command which loads no file (``rag ask``) does not pay."""
+    import yaml
 
+    class FrontMatterLoader(yaml.SafeLoader):
+        pass
 
-_FrontMatterLoader.yaml_implicit_resolvers = {
-    key: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+    FrontMatterLoader.yaml_implicit_resolvers = {
+        key: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    return FrontMatterLoader
 
 
 class LoadError(ValueError):
@@ -119,8 +124,10 @@ def _load_text(text: str, source: str, fallback_id: str, *, markdown: bool) -> A
     meta: dict[str, Any] = {}
     m = _FRONT_MATTER.match(text)
     if m:
+        import yaml
+
         try:
-            loaded = yaml.load(m.group(1), Loader=_FrontMatterLoader)
+            loaded = yaml.load(m.group(1), Loader=_front_matter_loader())
         except (yaml.YAMLError, ValueError) as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" at line {mark.line + 2}" if mark else ""

@@ -19,7 +19,7 @@ from collections.abc import Callable
 import numpy as np
 
 from rag.errors import StoreError
-from rag.search.chroma import pages
+from rag.search.chroma import ReadOnlyClient, connect, pages
 from rag.search.storeread import StoreReader
 from rag.search.storerecords import ArticleWrite, article_meta, article_vector, chunk_from, chunk_meta, matches
 from rag.search.writers import Runs
@@ -30,8 +30,8 @@ from rag.types import Article, Chunk
 class Store(StoreReader):
     """The store that is also written: runs, the commit protocol and the repair after runs that died."""
 
-    def __init__(self, settings: Settings, fingerprint: dict[str, str]) -> None:
-        super().__init__(settings, fingerprint)
+    def __init__(self, settings: Settings, fingerprint: dict[str, str], *, read_only: bool = False) -> None:
+        super().__init__(settings, fingerprint, read_only=read_only)
         self._runs = Runs(settings, self._client, self.location)
 
     # -- runs and writes: the commit protocol -------------------------------------------------------
@@ -49,7 +49,17 @@ class Store(StoreReader):
         self, on_wait: Callable[[str], None] | None = None, *, alone: bool = False
     ) -> contextlib.AbstractContextManager[str]:
         """Hold the right to write for one run (``with store.writing() as run:``); see ``Runs.writing``."""
+        self._writable()
         return self._runs.writing(on_wait, alone=alone)
+
+    def _writable(self) -> None:
+        """A store opened read-only (through Chroma's engine alone) reopens with the full client before its
+        first write; the engine's read-only handle is closed first, so one process never holds two."""
+        if not isinstance(self._client, ReadOnlyClient):
+            return
+        self._chunks = self._articles = None
+        self._client = self._runs.client = None
+        self._client = self._runs.client = connect(self.settings)
 
     def unclean_runs(self) -> set[str]:
         """Runs that ended without finishing cleanly, whose leftovers a repair must remove."""

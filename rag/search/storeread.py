@@ -40,10 +40,13 @@ from rag.types import Article, Chunk, Filters, Holdings
 class StoreReader:
     """Chunks and articles in Chroma, guarded by an index fingerprint (embedder + chunking), read as committed."""
 
-    def __init__(self, settings: Settings, fingerprint: dict[str, str]) -> None:
+    def __init__(self, settings: Settings, fingerprint: dict[str, str], *, read_only: bool = False) -> None:
+        """``read_only``: the caller expects to read only, so an embedded store may open through Chroma's engine
+        alone (``rag.search.chroma.ReadOnlyClient``, a second less to start); a write still works, as
+        ``Store.writing`` switches to the full client first."""
         self.settings = settings
         self.fingerprint = {"schema": str(SCHEMA), **fingerprint}
-        self._client = connect(settings)
+        self._client = connect(settings, read_only=read_only)
         self._chunks: Any = None
         self._articles: Any = None
 

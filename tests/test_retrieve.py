@@ -10,7 +10,7 @@ import pytest
 
 from rag.pipeline import Pipeline
 from rag.search.embed import LocalMiniLM
-from rag.search.retrieve import FusionConfig, Retriever
+from rag.search.retrieve import OVERFETCH, FusionConfig, Retriever
 from rag.settings import Settings
 from rag.types import Filters
 from tests.conftest import article_md, write
@@ -123,15 +123,24 @@ def test_a_narrow_filter_searches_exactly_over_the_chunks_that_pass_it(
         return dense_ids(v, k, f, ids=ids)  # type: ignore[arg-type]
 
     monkeypatch.setattr(pipeline.store, "dense_ids", spy)
-    # One candidate per side: the unfiltered over-fetch (4 nearest chunks) holds nothing from before
-    # October, so the dense side compares the query with just the chunks that pass the filter.
+    # One candidate per side. A filter that fewer than a quarter of the chunks pass would keep about nothing
+    # of an unfiltered over-fetch (4 nearest chunks), so the dense side compares the query with just the
+    # chunks that pass it, as the lexical index lists them.
     narrow = Retriever(pipeline.store, pipeline.embedder, config=FusionConfig(mode="dense", candidates=1))
     assert [h.chunk.article_id for h in narrow.search("Earthquake shakes coastal town", 1)] == ["quake"]
     early = Filters(until=dt.date(2024, 9, 30))
     assert [h.chunk.article_id for h in narrow.search("Earthquake shakes coastal town", 1, early)] == ["budget"]
-    passing = [c.id for c in pipeline.store.iter_chunks() if c.published and c.published <= dt.date(2024, 9, 30)]
-    assert asked[:2] == [(None, None), (None, None)] and asked[2][0] is None  # unfiltered; then the over-fetch
-    assert sorted(asked[2][1] or []) == sorted(passing)  # exact search over the chunks passing the filter
+    chunks = list(pipeline.store.iter_chunks())
+    passing = [c.id for c in chunks if c.published and c.published <= dt.date(2024, 9, 30)]
+    assert 0 < len(passing) * OVERFETCH < len(chunks)
+    assert asked[0] == (None, None) and asked[1][0] is None and len(asked) == 2  # unfiltered; no over-fetch
+    assert sorted(asked[1][1] or []) == sorted(passing)  # exact search over the chunks passing the filter
+    # A broad filter (most chunks pass) is served by the unfiltered over-fetch alone.
+    asked.clear()
+    late = Filters(since=dt.date(2024, 9, 1))
+    assert 4 * sum(1 for c in chunks if c.published and c.published >= dt.date(2024, 9, 1)) >= len(chunks)
+    assert [h.chunk.article_id for h in narrow.search("Earthquake shakes coastal town", 1, late)] == ["quake"]
+    assert asked == [(None, None)]
     # A filter too broad to list falls back to Chroma's own filtered search, with the same answer.
     monkeypatch.setattr("rag.search.retrieve.EXACT_LIMIT", 0)
     asked.clear()

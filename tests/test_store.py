@@ -17,7 +17,7 @@ from rag.search import chroma
 from rag.search.chroma import ReadOnlyClient, open_read_only
 from rag.search.store import Store
 from rag.search.storefaults import describe_failure
-from rag.search.storerecords import ArticleWrite
+from rag.search.storerecords import ArticleWrite, day_number, where_clause
 from rag.types import Article, Chunk, Filters
 from tests.conftest import make_settings
 
@@ -73,6 +73,18 @@ def test_date_and_outlet_filters_in_chroma_dense_search(store: Store) -> None:
     assert ids(Filters(until=dt.date(2024, 6, 1))) == {"old"}
     assert ids(Filters(outlets=("cnn",))) == {"old", "undated"}
     assert ids(Filters(since=dt.date(2025, 1, 1))) == set()
+    # A short window is asked as its days, a long one as a range: the same chunks either way, ends included.
+    short = Filters(since=dt.date(2024, 9, 25), until=dt.date(2024, 10, 1), outlets=("usa today",))
+    assert where_clause(short) == {
+        "$and": [
+            {"published_day": {"$in": list(range(day_number(short.since), day_number(short.until) + 1))}},
+            {"outlet_key": {"$in": ["usa today"]}},
+        ]
+    }
+    assert ids(short) == ids(Filters(since=dt.date(2024, 10, 1), until=dt.date(2024, 10, 1))) == {"new"}
+    assert ids(Filters(since=dt.date(2024, 10, 2), until=dt.date(2024, 10, 8))) == set()
+    long = Filters(since=dt.date(2023, 12, 1), until=dt.date(2024, 10, 1))
+    assert "$and" in (where_clause(long) or {}) and ids(long) == {"old", "new"}
 
 
 def test_fingerprint_mismatch_is_a_clear_error_naming_the_rebuild(tmp_path: Path) -> None:
@@ -256,6 +268,8 @@ def test_a_read_only_store_reads_what_the_full_client_reads_and_switches_before_
     assert sorted(c.id for c in light.iter_chunks()) == sorted(c.id for c in full.iter_chunks())
     assert light.get_chunks(["b:1", "d:0", "a:0", "zz"]) == full.get_chunks(["b:1", "d:0", "a:0", "zz"])
     assert light.get_article("a") == full.get_article("a") and light.get_article("zz") is None
+    vectors, expected = light.article_vectors(["a", "c"]), full.article_vectors(["a", "c"])
+    assert vectors.keys() == expected.keys() and all(np.allclose(vectors[i], expected[i]) for i in expected)
     vector = writes[0].vectors[1]
     week = Filters(since=dt.date(2024, 10, 3), until=dt.date(2024, 10, 9))
     outlet = Filters(outlets=("post",))

@@ -175,6 +175,14 @@ class LexicalIndex:
         found = state.searcher.search(q.boolean_query(musts), k, count=False)
         return [(state.searcher.doc(addr)["id"][0], float(score)) for score, addr in found.hits if score > 0]
 
+    def count(self, filters: Filters) -> int:
+        """How many chunks pass ``filters`` (every chunk when none is active)."""
+        musts = [(tantivy.Occur.Must, f) for f in self._filter_queries(filters)]
+        if not musts:
+            return len(self)
+        searcher = self._current.searcher
+        return int(searcher.search(tantivy.Query.boolean_query(musts), 1, count=True).count)
+
     def matching(self, filters: Filters, limit: int) -> list[str] | None:
         """The ids of every chunk passing ``filters`` (a date range, outlets), or None when more than ``limit``
         do: a narrow filter's candidates for an exact dense search over just those ids."""

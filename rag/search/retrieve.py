@@ -5,8 +5,11 @@ by date range and outlet, with per-article diversity.
 from __future__ import annotations
 
 import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from rag.search.embed import Embedder
 from rag.search.lexical import LexicalIndex
@@ -57,6 +60,7 @@ class Retriever:
         self._cache_dir = cache_dir
         self._lexical = lexical
         self._synced = lexical is not None
+        self._pool: ThreadPoolExecutor | None = None  #: the dense side's thread (hybrid search)
 
     def open_lexical(self) -> LexicalIndex:
         """The lexical index, opened (under ``cache_dir``, in memory without one) but not yet caught up: what an
@@ -73,6 +77,11 @@ class Retriever:
             index.sync(self.store, wait=_first_sync_wait(index))
             self._synced = True
         return index
+
+    def _threads(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="rag-dense")
+        return self._pool
 
     def refresh(self) -> None:
         """Catch the lexical index up with the store (after an ingest, by this or another process)."""
@@ -95,13 +104,17 @@ class Retriever:
         pool = cfg.candidates + EXCLUDED_CHUNKS * len(exclude)
         similarity: dict[str, float] = {}
         bm25: dict[str, float] = {}
+        # Hybrid: the dense side (embedding, Chroma) runs on a thread while tantivy searches: both release the
+        # GIL for most of their work, so on two cores the sides overlap.
+        index = self.lexical if mode in {"hybrid", "lexical"} else None
+        dense_side = self._threads().submit(self._dense, query, pool, filters) if mode == "hybrid" else None
+        if index is not None:
+            bm25 = dict(index.search(query, pool, filters))
+            lexical = list(bm25)
         if mode in {"hybrid", "dense"}:
-            found = self._dense(query, pool, filters)
+            found = dense_side.result() if dense_side is not None else self._dense(query, pool, filters)
             similarity = {cid: 1.0 - distance for cid, distance in found}
             dense = [cid for cid, _ in found]
-        if mode in {"hybrid", "lexical"}:
-            bm25 = dict(self.lexical.search(query, pool, filters))
-            lexical = list(bm25)
         about = self._describe(dense + lexical)
         if exclude:
             about = {cid: a for cid, a in about.items() if a[0] not in exclude}
@@ -162,22 +175,37 @@ class Retriever:
 
     def _dense(self, query: str, k: int, filters: Filters | None) -> list[tuple[str, float]]:
         """The ``k`` nearest (chunk id, distance) passing ``filters``. Chroma's filtered search is several times
-        slower than an unfiltered one, so this over-fetches unfiltered and filters on the lexical index's copy of
-        the metadata; only when too few survive does it ask Chroma to filter."""
+        slower than an unfiltered one, so a broad filter (one that at least 1/``OVERFETCH`` of the chunks pass)
+        over-fetches unfiltered and filters on the lexical index's copy of the metadata; a narrower one, or a
+        broad one that kept too few, is searched exactly over the ids the lexical index lists, and only a
+        filter passing more than ``EXACT_LIMIT`` chunks goes through Chroma's ``where``."""
         vector = self.embedder.embed_query(query)
         if filters is None or not filters.active:
             return self.store.dense_ids(vector, k)
+        index = self.lexical
+        passing = index.count(filters)
+        if passing * OVERFETCH >= len(index):  # about k * OVERFETCH * passing / total of the pool pass
+            kept, complete = self._overfetch(vector, k, filters)
+            if complete:
+                return kept
+        # Compare the query with just the chunks that pass, as the lexical index lists them (Chroma's own
+        # filtered search took 0.4–1 s at 100k chunks; this about 20 ms for 1,500 ids).
+        ids = index.matching(filters, EXACT_LIMIT) if passing <= EXACT_LIMIT else None
+        if ids is None:
+            return self.store.dense_ids(vector, k, filters)
+        found = self.store.dense_ids(vector, k, ids=ids)
+        if len(found) < k:  # too few listed: the index may lack what another writer added since it caught up
+            more, _ = self._overfetch(vector, k, filters)
+            found = sorted(dict(more + found).items(), key=lambda item: item[1])[:k]
+        return found
+
+    def _overfetch(self, vector: np.ndarray, k: int, filters: Filters) -> tuple[list[tuple[str, float]], bool]:
+        """The unfiltered ``k * OVERFETCH`` nearest that pass ``filters``, at most ``k``, and whether that is
+        all the search can give (``k`` of them, or the store holds fewer chunks than were fetched)."""
         pool = self.store.dense_ids(vector, k * OVERFETCH)
         about = self._describe([cid for cid, _ in pool])
         kept = [(cid, d) for cid, d in pool if cid in about and filters.matches(about[cid][1], about[cid][2])]
-        if len(kept) >= k or len(pool) < k * OVERFETCH:
-            return kept[:k]
-        # A narrow filter: compare the query with just the chunks that pass it, as the lexical index lists
-        # them (Chroma's own filtered search took 0.4–1 s at 100k chunks; this about 20 ms for 1,500 ids).
-        ids = self.lexical.matching(filters, EXACT_LIMIT)
-        if ids is not None:
-            return self.store.dense_ids(vector, k, ids=ids)
-        return self.store.dense_ids(vector, k, filters)
+        return kept[:k], len(kept) >= k or len(pool) < k * OVERFETCH
 
     def _describe(self, ids: list[str]) -> dict[str, tuple[str, dt.date | None, str]]:
         """(article id, publication date, outlet) per chunk id, from the lexical index; chunks it does not

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from rag.errors import StaleIndexError
-from rag.search.chroma import connect, pages
+from rag.search.chroma import ReadOnlyClient, connect, pages
 from rag.search.storefaults import guard
 from rag.search.storerecords import (
     SCHEMA,
@@ -67,6 +67,8 @@ class StoreReader:
             existing = {c if isinstance(c, str) else c.name for c in self._client.list_collections()}
             if chunks_name not in existing and not create:
                 return False
+            if articles_name not in existing and isinstance(self._client, ReadOnlyClient):
+                return False  # half-created: opened for writing, the full client completes it
             meta = {f"rag_{k}": v for k, v in self.fingerprint.items()}
             config = {"hnsw": {"space": "cosine"}}
             # get-or-create, not create: two runs may create a new store on a server at the same moment

@@ -10,7 +10,7 @@ import pytest
 
 from rag.pipeline import Pipeline
 from rag.search.embed import LocalMiniLM
-from rag.search.retrieve import OVERFETCH, FusionConfig, Retriever
+from rag.search.retrieve import OVERFETCH, WIDE_OVERFETCH, FusionConfig, Retriever
 from rag.settings import Settings
 from rag.types import Filters
 from tests.conftest import article_md, write
@@ -118,8 +118,11 @@ def test_a_narrow_filter_searches_exactly_over_the_chunks_that_pass_it(
     asked: list[tuple[object, object]] = []
     dense_ids = pipeline.store.dense_ids
 
+    sizes: list[int] = []
+
     def spy(v: object, k: int, f: Filters | None = None, *, ids: list[str] | None = None) -> object:
         asked.append((f, ids))
+        sizes.append(k)
         return dense_ids(v, k, f, ids=ids)  # type: ignore[arg-type]
 
     monkeypatch.setattr(pipeline.store, "dense_ids", spy)
@@ -141,6 +144,17 @@ def test_a_narrow_filter_searches_exactly_over_the_chunks_that_pass_it(
     assert 4 * sum(1 for c in chunks if c.published and c.published >= dt.date(2024, 9, 1)) >= len(chunks)
     assert [h.chunk.article_id for h in narrow.search("Earthquake shakes coastal town", 1, late)] == ["quake"]
     assert asked == [(None, None)]
+    # A broad filter that the nearest chunks all fail (near-duplicates crowd the top) over-fetches wider before
+    # it would ask Chroma's slow ``where``.
+    asked.clear()
+    sizes.clear()
+    others = Filters(outlets=("wire b", "wire c"))
+    assert OVERFETCH * sum(1 for c in chunks if c.outlet.lower() in {"wire b", "wire c"}) >= len(chunks)
+    assert [h.chunk.article_id for h in narrow.search("Earthquake shakes coastal town", 1, others)] in (
+        ["budget"],
+        ["zx81"],
+    )
+    assert asked == [(None, None), (None, None)] and sizes == [OVERFETCH, WIDE_OVERFETCH]
     # A filter too broad to list falls back to Chroma's own filtered search, with the same answer.
     monkeypatch.setattr("rag.search.retrieve.EXACT_LIMIT", 0)
     asked.clear()

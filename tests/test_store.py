@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from rag.errors import StaleIndexError, StoreBusyError, StoreError
-from rag.search import chroma
+from rag.search import chroma, storeread
 from rag.search.chroma import ReadOnlyClient, open_read_only
 from rag.search.store import Store
 from rag.search.storefaults import describe_failure
@@ -85,6 +85,30 @@ def test_date_and_outlet_filters_in_chroma_dense_search(store: Store) -> None:
     assert ids(Filters(since=dt.date(2024, 10, 2), until=dt.date(2024, 10, 8))) == set()
     long = Filters(since=dt.date(2023, 12, 1), until=dt.date(2024, 10, 1))
     assert "$and" in (where_clause(long) or {}) and ids(long) == {"old", "new"}
+
+
+def test_a_search_over_few_ids_compares_each_exactly_and_over_many_asks_chroma(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writes = [_write(f"a{i}", dt.date(2024, 10, 1), n=3, seed=i) for i in range(6)]
+    store.put_articles(writes)
+    query = writes[2].vectors[1] + 0.3 * writes[4].vectors[0]
+    ids = [c.id for w in writes for c in w.chunks][2:15]
+    vectors = np.concatenate([w.vectors for w in writes])[2:15]
+    cosine = vectors @ query / (np.linalg.norm(vectors, axis=1) * np.linalg.norm(query))
+    expected = [ids[i] for i in np.argsort(-cosine)[:4]]
+    exact = store.dense_ids(query, 4, ids=ids)
+    assert [cid for cid, _ in exact] == expected and exact[0][0] == "a2:1"
+    assert np.allclose([d for _, d in exact], 1 - np.sort(cosine)[::-1][:4], atol=1e-5)
+    assert [cid for cid, _ in store.dense_ids(query, 4, ids=[*ids, "missing:0"])] == expected
+    calls: list[object] = []
+    query_chroma = store._chunks.query
+    monkeypatch.setattr(store._chunks, "query", lambda **kw: calls.append(kw) or query_chroma(**kw))
+    assert store.dense_ids(query, 4, ids=ids) == exact and not calls  # read and compared, not an HNSW search
+    monkeypatch.setattr(storeread, "EXACT_IDS", len(ids) - 1)
+    through_chroma = store.dense_ids(query, 4, ids=ids)
+    assert len(calls) == 1 and [cid for cid, _ in through_chroma] == expected
+    assert np.allclose([d for _, d in through_chroma], [d for _, d in exact], atol=1e-4)
 
 
 def test_fingerprint_mismatch_is_a_clear_error_naming_the_rebuild(tmp_path: Path) -> None:
@@ -218,7 +242,7 @@ def test_a_compaction_error_is_a_full_disk_only_when_the_disk_is_nearly_full(tmp
 def test_only_a_run_that_ended_uncleanly_makes_the_next_run_repair(tmp_path: Path) -> None:
     store = Store(make_settings(tmp_path), FP)
     with store.writing():
-        assert store.repair_if_needed() == 0  # a new store: its one-off first repair finds nothing
+        assert store.unclean_runs() == set()  # a new store holds nothing from before runs were marked
         store.put_articles([_write("a", None)])
     with store.writing():
         assert store.unclean_runs() == set()  # the clean run left no mark: no scan of the store

@@ -18,8 +18,12 @@ from rag.types import Filters, Hit
 
 #: Unfiltered results fetched per wanted result before falling back to a filtered Chroma query.
 OVERFETCH = 4
-#: A filter that at most this many chunks pass is searched exactly over their ids; a broader one through
-#: Chroma's ``where`` (rarely reached: a broad filter keeps enough of the unfiltered over-fetch).
+#: A broad filter whose first over-fetch kept too few tries once more this many per wanted result (3,200 for
+#: 50): at a million chunks that cost 60–150 ms (query and describing), against 7–13 s for Chroma's ``where``
+#: on an outlet that 86% of the chunks pass.
+WIDE_OVERFETCH = 64
+#: A filter that at most this many chunks pass is searched over their ids (see ``Store.dense_ids``); a broader
+#: one that too few pass for an over-fetch goes through Chroma's ``where``.
 EXACT_LIMIT = 20_000
 #: Extra candidates fetched per excluded article (about its number of chunks).
 EXCLUDED_CHUNKS = 15
@@ -185,27 +189,30 @@ class Retriever:
         index = self.lexical
         passing = index.count(filters)
         if passing * OVERFETCH >= len(index):  # about k * OVERFETCH * passing / total of the pool pass
-            kept, complete = self._overfetch(vector, k, filters)
-            if complete:
-                return kept
-        # Compare the query with just the chunks that pass, as the lexical index lists them (Chroma's own
-        # filtered search took 0.4–1 s at 100k chunks; this about 20 ms for 1,500 ids).
+            # Near-duplicates (syndicated copies of one story) crowd the nearest chunks, so a broad filter may
+            # keep too few of them: a wider over-fetch still costs tens of ms, Chroma's ``where`` seconds.
+            for factor in (OVERFETCH, WIDE_OVERFETCH):
+                kept, complete = self._overfetch(vector, k, filters, k * factor)
+                if complete:
+                    return kept
+        # Search just the chunks that pass, as the lexical index lists them (Chroma's own filtered search took
+        # 0.4–1 s at 100k chunks and 4–7 s for a week at 1M; see ``Store.dense_ids`` for how ids are searched).
         ids = index.matching(filters, EXACT_LIMIT) if passing <= EXACT_LIMIT else None
         if ids is None:
             return self.store.dense_ids(vector, k, filters)
         found = self.store.dense_ids(vector, k, ids=ids)
         if len(found) < k:  # too few listed: the index may lack what another writer added since it caught up
-            more, _ = self._overfetch(vector, k, filters)
+            more, _ = self._overfetch(vector, k, filters, k * OVERFETCH)
             found = sorted(dict(more + found).items(), key=lambda item: item[1])[:k]
         return found
 
-    def _overfetch(self, vector: np.ndarray, k: int, filters: Filters) -> tuple[list[tuple[str, float]], bool]:
-        """The unfiltered ``k * OVERFETCH`` nearest that pass ``filters``, at most ``k``, and whether that is
-        all the search can give (``k`` of them, or the store holds fewer chunks than were fetched)."""
-        pool = self.store.dense_ids(vector, k * OVERFETCH)
+    def _overfetch(self, vector: np.ndarray, k: int, filters: Filters, n: int) -> tuple[list[tuple[str, float]], bool]:
+        """Of the unfiltered ``n`` nearest, those passing ``filters``, at most ``k``, and whether that is all the
+        search can give (``k`` of them, or the store holds fewer than ``n`` chunks)."""
+        pool = self.store.dense_ids(vector, n)
         about = self._describe([cid for cid, _ in pool])
         kept = [(cid, d) for cid, d in pool if cid in about and filters.matches(about[cid][1], about[cid][2])]
-        return kept[:k], len(kept) >= k or len(pool) < k * OVERFETCH
+        return kept[:k], len(kept) >= k or len(pool) < n
 
     def _describe(self, ids: list[str]) -> dict[str, tuple[str, dt.date | None, str]]:
         """(article id, publication date, outlet) per chunk id, from the lexical index; chunks it does not

@@ -50,7 +50,7 @@ class Store(StoreReader):
     ) -> contextlib.AbstractContextManager[str]:
         """Hold the right to write for one run (``with store.writing() as run:``); see ``Runs.writing``."""
         self._writable()
-        return self._runs.writing(on_wait, alone=alone)
+        return self._runs.writing(on_wait, alone=alone, holds_data=self.exists)
 
     def _writable(self) -> None:
         """A store opened read-only (through Chroma's engine alone) reopens with the full client before its

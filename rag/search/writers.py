@@ -95,10 +95,12 @@ class RunMarks:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
-    def begin(self, run: str) -> None:
+    def begin(self, run: str, holds_data: Callable[[], bool] = lambda: True) -> None:
+        """Mark ``run`` as writing. The first run on a store that already holds data (``holds_data``) also marks
+        it for one repair; a new store has nothing from before the marks, and its next run must not scan it all."""
         first = not self.folder.is_dir()
         self.folder.mkdir(parents=True, exist_ok=True)
-        if first:
+        if first and holds_data():
             (self.folder / "legacy").write_text("repair once: written before runs were marked\n", encoding="utf-8")
         (self.folder / run).write_text(f"pid {os.getpid()}\n", encoding="utf-8")
 
@@ -186,7 +188,13 @@ class Runs:
         self.leases: Leases | None = None  #: a server's leases, while this process's run holds one
 
     @contextlib.contextmanager
-    def writing(self, on_wait: Callable[[str], None] | None = None, *, alone: bool = False) -> Iterator[str]:
+    def writing(
+        self,
+        on_wait: Callable[[str], None] | None = None,
+        *,
+        alone: bool = False,
+        holds_data: Callable[[], bool] = lambda: True,
+    ) -> Iterator[str]:
         """Hold the right to write for one run and yield its id, which is stamped on everything it writes.
 
         Embedded: the store's writer lock for the whole run; a busy store raises StoreBusyError at once, or is
@@ -217,7 +225,7 @@ class Runs:
                 lock.acquire(on_wait)
             marks = self.marks
             try:
-                marks.begin(run)
+                marks.begin(run, holds_data)
             except OSError as exc:
                 lock.release()
                 raise StoreError(describe_failure(exc, "locking", self.location, self.settings)) from None

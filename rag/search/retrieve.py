@@ -181,8 +181,8 @@ class Retriever:
         """The ``k`` nearest (chunk id, distance) passing ``filters``. Chroma's filtered search is several times
         slower than an unfiltered one, so a broad filter (one that at least 1/``OVERFETCH`` of the chunks pass)
         over-fetches unfiltered and filters on the lexical index's copy of the metadata; a narrower one, or a
-        broad one that kept too few, is searched exactly over the ids the lexical index lists, and only a
-        filter passing more than ``EXACT_LIMIT`` chunks goes through Chroma's ``where``."""
+        broad one that kept too few, is searched over the ids the lexical index lists (``Store.dense_ids``), and
+        only a filter passing more than ``EXACT_LIMIT`` chunks goes through Chroma's ``where``."""
         vector = self.embedder.embed_query(query)
         if filters is None or not filters.active:
             return self.store.dense_ids(vector, k)

@@ -317,3 +317,48 @@ def test_cli_eval_several_suites_write_one_report_each(tmp_path: Path, small_sui
     ]
     wrong = run_cli(tmp_path, *args, "--report", str(tmp_path / "r.txt"))
     assert wrong.returncode == 2 and "use a .json or .html" in wrong.stderr
+
+
+def test_unanswerable_dataset_hides_the_answer_and_tells_when_its_words_are_still_retrieved(
+    tmp_path: Path, embedder: object
+) -> None:
+    arts = [
+        ("a", "Ronald Kiger won the 2024 Florida Python Challenge after removing 20 pythons, officials said."),
+        ("b", "Kiger, whose first name is Ronald, said hunting pythons in the Everglades took patience."),
+        ("c", "Slivered onions served on Quarter Pounders were the likely source of the E. coli outbreak."),
+        ("d", "The McDonald's E. coli outbreak has spread to ten states, health officials said on Tuesday."),
+    ]
+    qs = [
+        ("q1", "Who won the 2024 Florida Python Challenge?", "Ronald Kiger"),
+        ("q2", "Which ingredient is suspected in the McDonald's E. coli outbreak?", "onions"),
+    ]
+    d = tmp_path / "ds"
+    write(
+        d / "articles.jsonl",
+        "\n".join(
+            json.dumps({"id": i, "url": f"https://x.test/{i}", "title": "News", "published": "2024/10/01", "text": t})
+            for i, t in arts
+        ),
+    )
+    write(
+        d / "questions.jsonl",
+        "\n".join(json.dumps({"id": i, "date": "2024/10/02", "question": q, "answer": a}) for i, q, a in qs),
+    )
+    suite = load_dataset(d, unanswerable=True)
+    by_case = {c.id: c for c in suite.cases}
+    assert by_case["q1"].hide == frozenset({"a"}) and by_case["q2"].hide == frozenset({"c"})
+    assert all(c.expect == "refusal" and c.kind == "hidden" and not c.facts for c in suite.cases)
+    report = run(suite, make_settings(tmp_path), embedder=embedder, vanilla=False)  # type: ignore[arg-type]
+    [ours] = report.arms
+    results = {c.id: c for c in ours.cases}
+    # Article b still holds both words of "Ronald Kiger" (not the exact string the hide looked for); no
+    # retrieved passage holds "onions" once article c is hidden.
+    assert results["q1"].answer_words_left is True and results["q2"].answer_words_left is False
+    assert all("Ronald Kiger won" not in c.answer and "Slivered onions" not in c.answer for c in ours.cases)
+    assert ours.summary["hidden_words_left"] == 0.5
+    assert ours.summary["refusal_recall_words_gone"] == float(results["q2"].refused)
+    # The normal run's cases carry no such flag, and its summary leaves both figures empty.
+    normal = run(load_dataset(d), make_settings(tmp_path), embedder=embedder, vanilla=False)  # type: ignore[arg-type]
+    assert all(c.answer_words_left is None for c in normal.arms[0].cases)
+    assert normal.arms[0].summary["hidden_words_left"] is None
+    assert normal.arms[0].summary["refusal_recall_words_gone"] is None

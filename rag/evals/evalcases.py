@@ -55,6 +55,9 @@ class Case:
     history: tuple[str, ...] = ()
     #: Articles hidden from retrieval for this case (``--unanswerable``: the ones holding the answer).
     hide: frozenset[str] = frozenset()
+    #: With ``hide``: the gold answer those articles held, to tell whether the passages retrieved without them
+    #: still hold its words (a wording the exact-string hide missed: "JetBlue" for "JetBlue Airways").
+    hidden_answer: str = ""
 
 
 @dataclass
@@ -161,7 +164,10 @@ def load_dataset(directory: Path, limit: int = 0, unanswerable: bool = False) ->
             )
             if holding is not None:
                 hide = holding(str(q["answer"]))
-                case = replace(case, kind="hidden", expect="refusal", facts=(), evidence=(), hide=hide)
+                case = replace(
+                    case, kind="hidden", expect="refusal", facts=(), evidence=(), hide=hide,
+                    hidden_answer=str(q["answer"]),
+                )  # fmt: skip
             cases.append(case)
         except (KeyError, ValueError, TypeError) as exc:
             raise ConfigError(f"{questions}:{n}: invalid question record ({exc})") from None

@@ -30,6 +30,8 @@ METRICS: list[tuple[str, str, bool]] = [
     ("false_refusal_rate", "false refusals (answerable refused)", False),
     ("refusal_precision", "refusal precision", True),
     ("refusal_recall", "refusal recall", True),
+    ("hidden_words_left", "answer's words still retrieved", False),
+    ("refusal_recall_words_gone", "refusal recall, answer's words gone", True),
     ("false_premise_handled", "false premises handled", True),
     ("retrieve_p50_ms", "retrieve p50 ms", False),
     ("generate_p50_ms", "generate p50 ms", False),

@@ -13,6 +13,7 @@ from rag.cite.cite import strip_markers
 from rag.evals.evalcases import Case, Evidence
 from rag.evals.metrics import bootstrap_ci, contains, mean, percentile, reciprocal_rank
 from rag.ingest.sentences import split_spans
+from rag.text import terms
 from rag.types import Answer, Chunk
 
 K = 5  #: the k of hit@k and recall@k
@@ -48,6 +49,9 @@ class CaseResult:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     judge: dict[str, float] = field(default_factory=dict)
+    #: A case with its answer's articles hidden: some retrieved passage still holds every word of the gold answer
+    #: (None for other cases). Such a case may be answerable after all, in other words than the gold's.
+    answer_words_left: bool | None = None
 
 
 @dataclass
@@ -131,6 +135,7 @@ def score_case(case: Case, answer: Answer, ranked: list[Chunk], resolve: Callabl
         recall = sum(any(m[i] for m in marks[:K]) for i in range(len(case.evidence))) / len(case.evidence)
         rr = reciprocal_rank([any(m) for m in marks], 10)
     return CaseResult(
+        answer_words_left=words_left(case.hidden_answer, ranked) if case.hidden_answer else None,
         id=case.id,
         kind=case.kind,
         question=case.question,
@@ -155,6 +160,12 @@ def score_case(case: Case, answer: Answer, ranked: list[Chunk], resolve: Callabl
     )
 
 
+def words_left(answer: str, ranked: list[Chunk]) -> bool:
+    """Whether one of the retrieved chunks holds every word of ``answer`` (stemmed, any order)."""
+    words = set(terms(answer))
+    return bool(words) and any(words <= set(terms(ch.text)) for ch in ranked)
+
+
 def summarise(arm: ArmResult) -> None:
     cases = arm.cases
     answerable = [c for c in cases if c.expect == "answer"]
@@ -163,6 +174,7 @@ def summarise(arm: ArmResult) -> None:
     answered = [c for c in cases if not c.refused]
     unanswerable = [c for c in cases if c.expect == "refusal"]
     premises = [c for c in cases if c.expect == "correction"]
+    hidden = [c for c in unanswerable if c.answer_words_left is not None]
     citations = sum(len(c.citations) for c in cases if c.expect != "refusal")
     facts = sum(len(c.facts_found) for c in cases if c.expect != "refusal")
     stages = sorted({s for c in cases for s in c.timings})
@@ -189,6 +201,8 @@ def summarise(arm: ArmResult) -> None:
         "follow_up_accuracy": frac([c.passed for c in cases if c.follow_up]),
         "refusal_precision": frac([c.expect == "refusal" for c in refused]),
         "refusal_recall": frac([c.refused for c in unanswerable]),
+        "hidden_words_left": frac([bool(c.answer_words_left) for c in hidden]),
+        "refusal_recall_words_gone": frac([c.refused for c in hidden if not c.answer_words_left]),
         "false_premise_handled": frac([c.passed for c in premises]),
         "prompt_tokens": float(sum(c.prompt_tokens for c in cases)),
         "completion_tokens": float(sum(c.completion_tokens for c in cases)),

@@ -106,7 +106,11 @@ class Settings:
         default=1000, metadata={"env": "RAG_BRIEF_WORDS", "help": "`rag brief` length budget, words"}
     )
     brief_max_stories: int = dataclasses.field(
-        default=24, metadata={"env": "RAG_BRIEF_STORIES", "help": "`rag brief`: at most this many stories"}
+        default=24,
+        metadata={
+            "env": "RAG_BRIEF_STORIES",
+            "help": "`rag brief`: at most this many stories told in sentences (more are listed by headline)",
+        },
     )
     feeds_state: str = dataclasses.field(
         default="",

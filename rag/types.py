@@ -249,7 +249,8 @@ class Newsworthiness:
 
 @dataclass
 class StorySummary:
-    """One story of a briefing: a headline and 2–4 cited sentences, who covered it, and what changed."""
+    """One story of a briefing: a headline and 1–6 cited sentences (none when listed under "More stories"), who
+    covered it, and what changed."""
 
     id: str
     headline: str
@@ -280,14 +281,15 @@ class Briefing:
     generated: str = ""
     previous: str = ""  #: date of the brief compared against ("" for none)
     overview: list[str] = field(default_factory=list)  #: optional cited lead sentences (LLM reduce step)
+    more: list[StorySummary] = field(default_factory=list)  #: further stories, listed by headline and sources
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Briefing:
-        stories = [
-            StorySummary(
+        def story(s: dict[str, Any]) -> StorySummary:
+            return StorySummary(
                 **{
                     **s,
                     "moved": [MovedNumber(**m) for m in s.get("moved", [])],
@@ -295,14 +297,24 @@ class Briefing:
                     "sources": [Source(**x) for x in s.get("sources", [])],
                 }
             )
-            for s in data["stories"]
-        ]
-        return cls(**{**data, "stories": stories, "citations": [Citation(**c) for c in data["citations"]]})
+
+        return cls(
+            **{
+                **data,
+                "stories": [story(s) for s in data["stories"]],
+                "more": [story(s) for s in data.get("more", [])],
+                "citations": [Citation(**c) for c in data["citations"]],
+            }
+        )
 
     @property
     def words(self) -> int:
         text = " ".join(
-            [*self.overview, *(s.headline for s in self.stories), *(x for s in self.stories for x in s.sentences)]
+            [
+                *self.overview,
+                *(s.headline for s in [*self.stories, *self.more]),
+                *(x for s in self.stories for x in s.sentences),
+            ]
         )
         from rag.cite.cite import strip_markers
 

@@ -93,7 +93,7 @@ def test_brief_of_a_day_is_cited_verbatim_within_the_window(news: Pipeline) -> N
         assert article is not None and c.article_id in window_ids
         assert article.text[c.start : c.end] == c.quote
     for s in brief.stories:
-        assert 2 <= len(s.sentences) <= 4
+        assert 2 <= len(s.sentences) <= 6
         assert all(re.search(r"\[\d+\]$", x) for x in s.sentences)
     assert "Helene" not in _text(brief)  # an article outside the window never appears
 
@@ -273,18 +273,58 @@ def test_the_opening_sentence_is_the_newest_development_not_background(
     assert render(brief, "md").startswith("# Briefing — 8–14 Nov 2024 (7 days)\n")
 
 
-def test_the_budget_goes_to_more_stories_first_and_deepens_only_a_thin_day() -> None:
+def test_the_budget_gives_every_story_two_sentences_lists_more_by_headline_then_tells_the_top_ones_in_full() -> None:
     from rag.brief.briefselect import fit_budget
-    from rag.types import StorySummary
+    from rag.cite.cite import strip_markers
+    from rag.types import Source, StorySummary
 
     def story(i: int, n: int = 4) -> StorySummary:
         sentences = [f"Story {i} fact {j} " + "word " * 20 + f"[{j + 1}]" for j in range(n)]
-        return StorySummary(f"s{i}", f"Headline of story {i}", sentences, ["Wire"], [f"a{i}"])
+        sources = [Source(f"a{i}", f"Title {i}", "Wire", f"https://wire.example/{i}", "2024-10-02")]
+        return StorySummary(f"s{i}", f"Headline of story {i}", sentences, ["Wire"], [f"a{i}"], sources=sources)
 
-    busy = fit_budget([story(i) for i in range(30)], max_words=1000, max_stories=24)
-    assert len(busy) == 19 and all(len(s.sentences) == 2 for s in busy)  # 52 words each: 2 while it lasts
-    thin = fit_budget([story(0), story(1, n=3)], max_words=1000, max_stories=24)
-    assert [len(s.sentences) for s in thin] == [4, 3]  # a thin day tells its stories in full
+    told, more = fit_budget([story(i) for i in range(30)], max_words=1000, max_stories=24)
+    # 52 words a story: two sentences each within 80% of the budget (15 stories), the next 15 by headline,
+    # then the top stories told in full while words remain.
+    assert len(told) == 15 and [len(s.sentences) for s in told] == [4, 4, 4] + [2] * 12
+    assert [s.id for s in more] == [f"s{i}" for i in range(15, 30)] and not any(s.sentences for s in more)
+    words = sum(len(s.headline.split()) for s in [*told, *more])
+    words += sum(len(strip_markers(x).split()) for s in told for x in s.sentences)
+    assert 1000 - 24 < words <= 1000
+    thin, none = fit_budget([story(0), story(1, n=3)], max_words=1000, max_stories=24)
+    assert [len(s.sentences) for s in thin] == [4, 3] and none == []  # a thin day tells its stories in full
     assert thin[0].sentences[0].startswith("Story 0 fact 0")  # the opener stays first
-    tight = fit_budget([story(0)], max_words=40, max_stories=24)
+    full, _ = fit_budget([story(i, n=6) for i in range(10)], max_words=1000, max_stories=24)
+    assert [len(s.sentences) for s in full] == [4] * 10  # every story its fourth before any its fifth
+    thinner, _ = fit_budget([story(0, n=6), story(1, n=6)], max_words=1000, max_stories=24)
+    assert [len(s.sentences) for s in thinner] == [6, 6]  # a thin day: all they offer
+    # Sentences come best first: the budget keeps the best, then ``arrange`` puts them in reading order.
+    backwards = fit_budget([story(i) for i in range(30)], 1000, 24, arrange=lambda xs: [xs[0], *xs[:0:-1]])[0]
+    assert backwards[0].sentences == [story(0).sentences[i] for i in (0, 3, 2, 1)]
+    assert backwards[3].sentences == story(3).sentences[:2]  # a story cut to two keeps its best two
+    tight, _ = fit_budget([story(0)], max_words=40, max_stories=24)
     assert len(tight) == 1 and len(tight[0].sentences) == 1  # a story that does not fit shrinks to its opener
+    capped, listed = fit_budget([story(i) for i in range(30)], max_words=1000, max_stories=5)
+    assert len(capped) == 5 and [s.id for s in listed][:2] == ["s5", "s6"]  # the story cap counts told stories
+
+
+def test_more_stories_are_listed_with_their_source_in_every_format() -> None:
+    from rag.brief.briefrender import fragment
+    from rag.types import Source, StorySummary
+
+    more = StorySummary(
+        "m1", "Dockworkers <b>end</b> strike", [], ["AP"], ["a9"],
+        sources=[Source("a9", "Dockworkers end strike", "AP", "https://ap.example/strike", "2024-10-04")],
+    )  # fmt: skip
+    told = StorySummary("s1", "Storm hits Florida", ["Milton made landfall. [1]"], ["AP"], ["a1"])
+    cite = Citation(1, "a1", "a1:0", "Storm", "AP", "", "2024-10-02", "Milton made landfall.", 0, 21)
+    brief = Briefing("2024-10-04", "2024-10-02", "2024-10-04", "extractive", [told], [cite], 3, more=[more])
+    md = render(brief, "md")
+    escaped = "Dockworkers &lt;b&gt;end&lt;/b&gt; strike"
+    assert "## More stories" in md and f"- {escaped} — AP, 2024-10-04 <https://ap.example/strike>" in md
+    assert "1 story and 1 more by headline" in md
+    page = fragment(brief)
+    assert "id=more" in page and f'<a href="https://ap.example/strike">{escaped}</a>' in page
+    assert 'href="#more"' in page
+    assert Briefing.from_dict(json.loads(render(brief, "json"))) == brief
+    assert brief.words == 3 + 3 + 3  # both headlines and the told sentence

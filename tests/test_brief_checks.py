@@ -59,6 +59,16 @@ def test_each_check_passes_a_good_story_and_fails_a_bad_one(kind: str) -> None:
     assert not judge(Check("c", "w", kind), brief, UNTIL)[0]  # without an article: every story must pass
 
 
+def test_a_more_stories_headline_must_be_complete_too() -> None:
+    cut = _story("cut", "Jamie Lee Curtis, Don Lemon ditch Twitter as Trump appoints Elon ...", [])
+    brief = _brief(GOOD)
+    assert judge(Check("c", "w", "headline_complete"), brief, UNTIL)[0]
+    brief.more = [cut]
+    passed, detail = judge(Check("c", "w", "headline_complete"), brief, UNTIL)
+    assert not passed and "Elon ..." in detail
+    assert judge(Check("c", "w", "news_first"), brief, UNTIL)[0]  # a listed story has no sentence to judge
+
+
 def test_news_first_can_require_what_the_opening_names() -> None:
     brief = _brief(GOOD)
     assert judge(Check("c", "w", "news_first", mentions=("golf course", "Routh")), brief, UNTIL)[0]

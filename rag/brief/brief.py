@@ -1,4 +1,4 @@
-"""Daily briefings: the window's articles → stories ranked by newsworthiness → a headline and 2–4 cited
+"""Daily briefings: the window's articles → stories ranked by newsworthiness → a headline and 1–6 cited
 sentences each (extractive by default, LLM map-reduce when configured) → what changed since the previous
 brief → verified citations. What the brief covers is chosen in ``rag.brief.briefselect``, it is rendered by
 ``rag.brief.briefrender`` and saved by ``rag.brief.brieffiles``.
@@ -115,7 +115,8 @@ def make_brief(
         )
     stories = rank(group(list(articles), vectors), articles, until, idf)[: max_stories * 2]
     book = CitationBook()
-    summaries = fit_budget(summarizer.summarize(stories, book, date), max_words, max_stories)
+    arrange = getattr(summarizer, "arrange", None)  # reading order for what the budget keeps
+    summaries, more = fit_budget(summarizer.summarize(stories, book, date), max_words, max_stories, arrange)
     brief = Briefing(
         date=date.isoformat(),
         since=since.isoformat(),
@@ -126,6 +127,7 @@ def make_brief(
         n_articles=len(articles),
         generated=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         previous=previous.date if previous else "",
+        more=more,
     )
     if reducer is not None:
         reducer(brief)

@@ -1,6 +1,7 @@
 """The extractive briefer (the default, no LLM): per story, the newest development first, then the sentences
-that together cover most of its important words; verbatim, cited, and only sentences a reader can take on
-their own (no fragments, headings, captions, bylines; a quotation with its speaker or not at all)."""
+that add most of its important words, weighted by a learned salience model (``rag.brief.salience``); verbatim,
+cited, and only sentences a reader can take on their own (no fragments, headings, captions, bylines; a quotation
+with its speaker or not at all)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.brief import headline, sentence_quality
+from rag.brief import headline, salience, sentence_quality
 from rag.brief.brief import story_summary
 from rag.brief.stories import Story
 from rag.cite.cite import CitationBook
@@ -23,7 +24,7 @@ from rag.types import Article, StorySummary
 LEDE_SENTENCES = 15  #: sentences per article considered for a story summary
 MAX_ARTICLES = 5  #: articles per story read for its summary (most central first)
 MAX_WORDS = 60  #: a longer sentence (or quotation joined with its attribution) is not quoted
-_NAME = re.compile(r"(?<=[a-z,;:] )[A-Z][\w’'-]+")
+_NAME = salience.NAME
 
 
 @dataclass(frozen=True)
@@ -72,11 +73,9 @@ def candidates(article: Article, story: int = 0, limit: int = LEDE_SENTENCES) ->
     return out
 
 
-def sentence_count(story: Story) -> int:
-    """Sentences offered for ``story``: two for a single short report, up to four for a big or widely covered
-    one. The budget shows each story's first two, and the rest only on a thin day (``rag.brief.brief.fit_budget``)."""
-    length_bonus = min(2, sum(len(a.text) for a in story.articles) // 1200)
-    return max(2, min(4, 1 + story.independent_coverage + length_bonus))
+#: Sentences offered per story: the budget shows each story's first two, tells the top stories in four, and on
+#: a thin day in up to six (``rag.brief.briefselect.fit_budget``).
+SENTENCES = 6
 
 
 def news_score(c: Candidate, story: Story, until: dt.date) -> float:
@@ -96,65 +95,123 @@ def news_score(c: Candidate, story: Story, until: dt.date) -> float:
     return score
 
 
+@dataclass
+class StoryCandidates:
+    """A story's quotable sentences as the briefer weighs them: their vectors, news scores, the opener, the
+    headline, and the salience model's features."""
+
+    cands: list[Candidate]
+    vecs: np.ndarray
+    news: list[float]
+    opener: int
+    headline: str
+    rows: np.ndarray
+    weight: dict[str, float]  #: the story's important words (``salience.term_weights``)
+    central: np.ndarray  #: each candidate's cosine to the story's centroid
+
+
 class ExtractiveBriefer:
-    """Per story: the newest development first, then the sentences that together cover most of its important
-    words (weighted by how often the story's articles use them and how rare they are in the store), favouring
-    central and early sentences, never repeating one another: verbatim and cited."""
+    """Per story: the newest development first, then the sentences that add most of the story's important words
+    weighted by how worth reading the salience model (``rag.brief.salience``) finds them, never repeating one
+    another: verbatim and cited."""
 
     name = "extractive"
 
-    def __init__(self, embedder: Embedder, idf: Callable[[str], float] | None = None) -> None:
+    def __init__(
+        self, embedder: Embedder, idf: Callable[[str], float] | None = None, model: salience.Salience | None = None
+    ) -> None:
         self.embedder = embedder
         self.idf = idf or (lambda _t: 1.0)
+        self.model = model
+        self.order: Order = {}
 
-    def summarize(self, stories: list[Story], book: CitationBook, date: dt.date) -> list[StorySummary]:
+    def story_candidates(self, stories: list[Story], date: dt.date) -> list[StoryCandidates | None]:
+        """Each story's candidates (``None`` for a story with no quotable sentence), embedded in one batch."""
         cands = [c for si, s in enumerate(stories) for a in s.articles[:MAX_ARTICLES] for c in candidates(a, si)]
         vecs = self.embedder.embed([c.text for c in cands]) if cands else np.zeros((0, 1))
-        out = []
+        out: list[StoryCandidates | None] = []
         for si, story in enumerate(stories):
             idx = [i for i, c in enumerate(cands) if c.story == si]
             if not idx:
+                out.append(None)
                 continue
-            opener = max(idx, key=lambda i: news_score(cands[i], story, date))
-            rest = self._select(story, idx, cands, vecs, [opener])[1:]
-            rest.sort(key=lambda i: (story.articles.index(cands[i].article), cands[i].position))
-            picked = [cands[i] for i in [opener, *rest]]
-            sentences = [f"{c.text} [{book.cite(c.article, c.start, c.end)}]" for c in picked]
-            out.append(story_summary(story, headline.choose(story.articles, self.idf), sentences))
+            mine = [cands[i] for i in idx]
+            news = [news_score(c, story, date) for c in mine]
+            opener = max(range(len(mine)), key=lambda k: news[k])
+            head = headline.choose(story.articles, self.idf)
+            weights = salience.term_weights(story, self.idf, MAX_ARTICLES)
+            rows = salience.rows(story, si, mine, vecs[idx], news, opener, head, date, self.idf, MAX_ARTICLES, weights)
+            same = story.centroid.size == vecs.shape[1]
+            central = vecs[idx] @ story.centroid if same else np.zeros(len(idx))
+            out.append(StoryCandidates(mine, vecs[idx], news, opener, head, rows, weights[0], central))
         return out
 
-    def _select(
-        self, story: Story, idx: list[int], cands: list[Candidate], vecs: np.ndarray, chosen: list[int]
-    ) -> list[int]:
-        words = {i: set(terms(cands[i].text)) for i in idx}
-        tf: dict[str, int] = {}
-        for a in story.articles[:MAX_ARTICLES]:
-            for t in set(terms(a.title + " " + a.text)):
-                tf[t] = tf.get(t, 0) + 1
-        # Hard news lives in names and figures: they weigh more than other words.
-        names = {t for a in story.articles[:MAX_ARTICLES] for t in terms(" ".join(_NAME.findall(a.text)))}
-        weight = {
-            t: tf[t] * min(max(self.idf(t), 0.5), 8.0) * (2.0 if t[:1].isdigit() else 1.5 if t in names else 1.0)
-            for t in tf
-        }
-        central = {i: float(vecs[i] @ story.centroid) if story.centroid.size == vecs.shape[1] else 0.0 for i in idx}
-        covered: set[str] = set().union(*(words[i] for i in chosen))
-        spans = [(cands[i].article.id, cands[i].start, cands[i].end) for i in chosen]
-        while len(chosen) < sentence_count(story):
-            best, pick = 0.0, None
-            for i in idx:
-                c = cands[i]
-                overlaps = any(a == c.article.id and c.start < e and s < c.end for a, s, e in spans)
-                if i in chosen or overlaps or any(float(vecs[i] @ vecs[j]) >= 0.8 for j in chosen):
-                    continue
-                gain = sum(weight.get(t, 0.0) for t in words[i] - covered) / max(1.0, len(words[i])) ** 0.5
-                lede = 1.0 - c.position / LEDE_SENTENCES
-                score = gain * (0.5 + central[i]) * (0.8 + 0.2 * lede)
-                if score > best:
-                    best, pick = score, i
-            if pick is None:
-                break
-            chosen.append(pick)
-            covered |= words[pick]
-            spans.append((cands[pick].article.id, cands[pick].start, cands[pick].end))
-        return chosen
+    def summarize(self, stories: list[Story], book: CitationBook, date: dt.date) -> list[StorySummary]:
+        model = self.model or salience.shipped()
+        self.order = {}  # this brief's sentences only
+        return summaries(stories, self.story_candidates(stories, date), model, book, self.order)
+
+    def arrange(self, sentences: list[str]) -> list[str]:
+        return arrange(sentences, self.order)
+
+
+#: Where each quoted sentence sits: (its article's place in the story, its place in the article).
+Order = dict[str, tuple[int, int]]
+
+
+def summaries(
+    stories: list[Story],
+    scs: list[StoryCandidates | None],
+    model: salience.Salience,
+    book: CitationBook,
+    order: Order | None = None,
+) -> list[StorySummary]:
+    """Each story with candidates: its headline, then its sentences best first (the opener, then ``pick``'s
+    order), so that the budget keeps the best; ``order`` records where each sits for ``arrange``."""
+    out = []
+    for story, sc in zip(stories, scs, strict=True):
+        if sc is None:
+            continue
+        picked = [sc.cands[k] for k in pick(sc, model.probability(sc.rows))]
+        sentences = [f"{c.text} [{book.cite(c.article, c.start, c.end)}]" for c in picked]
+        if order is not None:
+            where = [(story.articles.index(c.article), c.position) for c in picked]
+            order.update(zip(sentences, where, strict=True))
+        out.append(story_summary(story, sc.headline, sentences))
+    return out
+
+
+def arrange(sentences: list[str], order: Order) -> list[str]:
+    """The sentences a brief keeps, as a reader takes them: the opener, then the rest in article order."""
+    rest = sorted(sentences[1:], key=lambda x: order.get(x, (len(order), 0)))
+    return sentences[:1] + rest
+
+
+def pick(sc: StoryCandidates, p: np.ndarray, n: int = SENTENCES) -> list[int]:
+    """The opener, then one at a time the sentence with the best product of what it adds and how salient it is:
+    the story's weighted words it holds that no chosen sentence holds (per square root of its length), favouring
+    central and early sentences, times its salience ``p`` relative to the story's most salient sentence; never
+    one overlapping a chosen span or saying nearly the same thing (cosine ≥ 0.8)."""
+    words = [set(terms(c.text)) for c in sc.cands]
+    chosen = [sc.opener]
+    covered = set(words[sc.opener])
+    top = max(float(np.max(p)), 1e-9) if len(p) else 1.0
+    while len(chosen) < n:
+        best, choice = 0.0, None
+        for k, c in enumerate(sc.cands):
+            if k in chosen or any(
+                (c.article.id == sc.cands[j].article.id and c.start < sc.cands[j].end and sc.cands[j].start < c.end)
+                or float(sc.vecs[k] @ sc.vecs[j]) >= 0.8
+                for j in chosen
+            ):
+                continue
+            gain = sum(sc.weight.get(t, 0.0) for t in words[k] - covered) / max(1.0, len(words[k])) ** 0.5
+            lede = 1.0 - c.position / LEDE_SENTENCES
+            score = gain * (0.5 + float(sc.central[k])) * (0.8 + 0.2 * lede) * (float(p[k]) / top)
+            if score > best:
+                best, choice = score, k
+        if choice is None:
+            break
+        chosen.append(choice)
+        covered |= words[choice]
+    return chosen

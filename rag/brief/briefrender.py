@@ -43,12 +43,23 @@ def _coverage(s: StorySummary) -> str:
     return f"Covered by {outlets} ({n} article{'s' if n != 1 else ''}{dup})"
 
 
+def _first_source(s: StorySummary) -> str:
+    """A listed story's first source and how many more there are."""
+    if not s.sources:
+        return "source unknown"
+    a = s.sources[0]
+    more = f" (+{len(s.sources) - 1} more)" if len(s.sources) > 1 else ""
+    return f"{a.outlet or 'outlet unknown'}, {a.published or 'date unknown'}{more}"
+
+
 def _n(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 def _counts(brief: Briefing, window: str = "") -> str:
     stories = "1 story" if len(brief.stories) == 1 else f"{len(brief.stories)} stories"
+    if brief.more:
+        stories += f" and {len(brief.more)} more by headline"
     published = f" published {window}" if window else ""
     return f"{_n(brief.n_articles, 'article')}{published}, {stories}"
 
@@ -106,6 +117,12 @@ def to_markdown(brief: Briefing) -> str:
             lines += [f"- **Number moved** — {md_text(moved_text(m))}"]
         if s.moved:
             lines.append("")
+    if brief.more:
+        lines += ["## More stories", ""]
+        for s in brief.more:
+            link = md_link(s.sources[0].url) if s.sources else ""
+            lines += [f"- {md_text(s.headline)} — {md_text(_first_source(s))}{link}"]
+        lines.append("")
     lines += ["## Sources", ""]
     for c in brief.citations:
         lines += [f"{c.key}. {md_text(_source(c))}{md_link(c.url)}", f"   > {md_text(c.quote)}", ""]

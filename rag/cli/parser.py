@@ -10,7 +10,7 @@ from typing import Any
 
 from rag import dates
 from rag.cli.commands import cmd_ask, cmd_chat, cmd_config, cmd_ingest, cmd_serve, cmd_status
-from rag.cli.reports import cmd_bench, cmd_brief, cmd_eval, cmd_train_reader
+from rag.cli.reports import cmd_bench, cmd_brief, cmd_eval, cmd_train_briefer, cmd_train_reader
 
 
 def _date(value: str) -> dt.date:
@@ -164,7 +164,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-save", action="store_true", help="print only, save nothing")
     p.add_argument("--previous", type=Path, help="compare with this brief JSON (default: newest earlier one)")
     p.add_argument("--max-words", type=int, help="length budget in words (default RAG_BRIEF_WORDS, 1000)")
-    p.add_argument("--max-stories", type=int, help="at most this many stories (default RAG_BRIEF_STORIES, 24)")
+    p.add_argument(
+        "--max-stories",
+        type=int,
+        help="at most this many stories told in sentences (default RAG_BRIEF_STORIES, 24); "
+        "up to 20 more are listed by headline",
+    )
     p.add_argument("--refresh", action="store_true", help="poll the feeds file (RAG_FEEDS) first")
     p.add_argument("--feeds", type=Path, help="feeds file for --refresh (default: RAG_FEEDS, ./feeds.toml)")
 
@@ -258,6 +263,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--ce-epochs", type=int, default=2, help="with --cross-encoder: epochs of fine-tuning (default 2)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+
+    p = sub.add_parser(
+        "train-briefer",
+        parents=[common],
+        help="retrain the briefer's sentence-salience model on a quiz dataset and write its artifact",
+        description="Fit the extractive briefer's salience model (which of a story's sentences to quote after its "
+        "opener) on a dataset in the RealTime QA shape: each week of questions is briefed from its articles as "
+        "`rag eval --dataset` does, and a candidate sentence is positive when it holds one of the week's gold "
+        "answers. Reports quiz coverage out of fold (blocks of weeks held out), writes briefer.json and the model "
+        "card BRIEFER.md. NumPy only, no extra needed. Pin the printed sha256 in rag/brief/salience.py to ship it.",
+    )
+    p.set_defaults(func=cmd_train_briefer)
+    p.add_argument(
+        "--dataset", type=Path, required=True, help="training dataset folder, e.g. ../shared/data/realtimeqa-train"
+    )
+    p.add_argument("--validate", type=Path, help="a second dataset to report on (validation only: nothing is fitted)")
+    p.add_argument(
+        "--out", type=Path, default=Path("rag/models"), help="where to write the artifact (default rag/models)"
+    )
+    p.add_argument("--folds", type=int, default=5, help="cross-validation folds over blocks of weeks (default 5)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
 
     p = sub.add_parser(

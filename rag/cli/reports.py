@@ -135,12 +135,38 @@ def log(message: str) -> None:
     print(message, file=sys.stderr)
 
 
-def cmd_train_reader(args: argparse.Namespace, settings: Settings) -> int:
-    from rag.read.train_reader import run as train
-
+def _datasets(args: argparse.Namespace) -> None:
     for path in [args.dataset, *([args.validate] if args.validate else [])]:
         if not (path / "questions.jsonl").exists() or not (path / "articles.jsonl").exists():
             raise ConfigError(f"{path} is not a dataset folder (articles.jsonl + questions.jsonl)")
+
+
+def cmd_train_briefer(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.brief.train_briefer import run as train
+
+    _datasets(args)
+    if args.folds < 2:
+        raise ConfigError("--folds must be at least 2")
+    try:
+        result = train(args.dataset, settings, out_dir=args.out, validate=args.validate, folds=args.folds, log=log)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(f"briefer model written to {result['out']} (sha256 {result['sha256']})")
+        for name in ("train", "dev"):
+            if r := result[name]:
+                auc = f"{r['auc']:.3f}" if r["auc"] is not None else "–"
+                print(f"{name}: quiz coverage {r['coverage']:.3f} at {r['words']:.0f} words per brief, AUC {auc}")
+        print("to ship it, set BRIEFER_SHA256 in rag/brief/salience.py to the sha256 above")
+    return 0
+
+
+def cmd_train_reader(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.read.train_reader import run as train
+
+    _datasets(args)
     result = train(
         args.dataset,
         settings,

@@ -60,7 +60,7 @@ def units(brief: Briefing) -> list[tuple[str, list[int]]]:
 
 
 def brief_text(brief: Briefing) -> str:
-    return " ".join([*(s.headline for s in brief.stories), *(u for u, _ in units(brief))])
+    return " ".join([*(s.headline for s in [*brief.stories, *brief.more]), *(u for u, _ in units(brief))])
 
 
 def citation_validity(brief: Briefing, texts: dict[str, str]) -> tuple[float, int]:

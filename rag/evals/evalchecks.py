@@ -110,7 +110,8 @@ def judge(check: Check, brief: Briefing, until: dt.date) -> tuple[bool, str]:
         if check.article and check.article not in {*first.articles, *first.duplicates}:
             return False, f"{first.headline!r} comes first, not the story of {check.article}"
         return True, ""
-    stories = [s for s in brief.stories if not check.article or check.article in {*s.articles, *s.duplicates}]
+    listed = [*brief.stories, *brief.more] if check.kind == "headline_complete" else brief.stories
+    stories = [s for s in listed if not check.article or check.article in {*s.articles, *s.duplicates}]
     if not stories:
         return False, f"no story of the brief holds {check.article}"
     failures = []

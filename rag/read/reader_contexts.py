@@ -40,7 +40,7 @@ def dataset_pipeline(settings: Any, dataset: Path, log: Log) -> Any:
     suite = load_dataset(dataset)
     pipeline = build_arms(settings, slug(suite.name), vanilla=False)[0].pipeline
     report = pipeline.ingest(suite.corpus)
-    log(f"train-reader: store for {dataset.name} ready ({report.summary()})")
+    log(f"store for {dataset.name} ready ({report.summary()})")
     return pipeline
 
 

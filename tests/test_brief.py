@@ -304,6 +304,8 @@ def test_the_budget_gives_every_story_two_sentences_lists_more_by_headline_then_
     assert backwards[3].sentences == story(3).sentences[:2]  # a story cut to two keeps its best two
     tight, _ = fit_budget([story(0)], max_words=40, max_stories=24)
     assert len(tight) == 1 and len(tight[0].sentences) == 1  # a story that does not fit shrinks to its opener
+    smallest, _ = fit_budget([story(0), story(1)], max_words=30, max_stories=24)
+    assert [len(s.sentences) for s in smallest] == [1]  # 28 words: past 80% of the budget, yet told
     capped, listed = fit_budget([story(i) for i in range(30)], max_words=1000, max_stories=5)
     assert len(capped) == 5 and [s.id for s in listed][:2] == ["s5", "s6"]  # the story cap counts told stories
 

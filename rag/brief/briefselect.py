@@ -63,12 +63,13 @@ def fit_budget(
     base = int(max_words * BASE_SHARE)
     words = 0
     for s in summaries[:max_stories]:
+        limit = base if kept else max_words  # a small budget still tells its first story
         n = min(BASE_SENTENCES, len(s.sentences))
         cost = len(s.headline.split()) + sum(size(x) for x in s.sentences[:n])
-        while n > 1 and cost > base - words:
+        while n > 1 and cost > limit - words:
             n -= 1
             cost -= size(s.sentences[n])
-        if cost > base - words or n == 0:
+        if cost > limit - words or n == 0:
             break
         kept.append([s, list(s.sentences), n])
         words += cost

@@ -49,9 +49,10 @@ def _story(texts: list[str], vecs: list[list[float]]) -> StoryCandidates:
         pos = start + len(t)
     v = np.asarray(vecs, dtype=np.float32)
     v /= np.linalg.norm(v, axis=1, keepdims=True)
-    weight = {t: 1.0 for c in cands for t in terms(c.text)}
+    words = [set(terms(c.text)) for c in cands]
+    weight = {t: 1.0 for w in words for t in w}
     rows = np.zeros((len(cands), len(salience.FEATURES)))
-    return StoryCandidates(cands, v, [1.0] * len(cands), 0, "t", rows, weight, np.zeros(len(cands)))
+    return StoryCandidates(cands, v, [1.0] * len(cands), 0, "t", rows, words, weight, np.zeros(len(cands)))
 
 
 def test_after_the_opener_come_salient_sentences_that_add_words_never_a_near_repeat_or_a_restatement() -> None:

@@ -106,6 +106,7 @@ class StoryCandidates:
     opener: int
     headline: str
     rows: np.ndarray
+    words: list[set[str]]  #: each candidate's terms
     weight: dict[str, float]  #: the story's important words (``salience.term_weights``)
     central: np.ndarray  #: each candidate's cosine to the story's centroid
 
@@ -140,10 +141,13 @@ class ExtractiveBriefer:
             opener = max(range(len(mine)), key=lambda k: news[k])
             head = headline.choose(story.articles, self.idf)
             weights = salience.term_weights(story, self.idf, MAX_ARTICLES)
-            rows = salience.rows(story, si, mine, vecs[idx], news, opener, head, date, self.idf, MAX_ARTICLES, weights)
+            words = [set(terms(c.text)) for c in mine]
             same = story.centroid.size == vecs.shape[1]
             central = vecs[idx] @ story.centroid if same else np.zeros(len(idx))
-            out.append(StoryCandidates(mine, vecs[idx], news, opener, head, rows, weights[0], central))
+            rows = salience.rows(
+                story, si, mine, words, central, news, opener, head, date, self.idf, MAX_ARTICLES, weights
+            )
+            out.append(StoryCandidates(mine, vecs[idx], news, opener, head, rows, words, weights[0], central))
         return out
 
     def summarize(self, stories: list[Story], book: CitationBook, date: dt.date) -> list[StorySummary]:
@@ -192,7 +196,7 @@ def pick(sc: StoryCandidates, p: np.ndarray, n: int = SENTENCES) -> list[int]:
     the story's weighted words it holds that no chosen sentence holds (per square root of its length), favouring
     central and early sentences, times its salience ``p`` relative to the story's most salient sentence; never
     one overlapping a chosen span or saying nearly the same thing (cosine ≥ 0.8)."""
-    words = [set(terms(c.text)) for c in sc.cands]
+    words = sc.words
     chosen = [sc.opener]
     covered = set(words[sc.opener])
     top = max(float(np.max(p)), 1e-9) if len(p) else 1.0

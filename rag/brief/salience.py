@@ -5,8 +5,8 @@ figures and rare words it holds, how central it is to the story, how much of the
 how newsworthy it reads, and the story's own signals) gives the probability that the sentence states a fact a
 weekly news quiz asks about. ``rag train-briefer`` fits it on the RealTime QA training weeks (a sentence is
 positive when it holds the gold answer of one of its week's questions) and writes ``rag/models/briefer.json``,
-pinned here by sha256; at run time it is NumPy only. The briefer keeps its news-first opener and fills the rest
-of each story with the most salient sentences that do not repeat one another.
+pinned here by sha256; at run time it is NumPy only. The briefer keeps its news-first opener and chooses the
+rest of each story by what a sentence adds to it times its salience (``rag.brief.brief_extractive.pick``).
 """
 
 from __future__ import annotations
@@ -64,7 +64,8 @@ def rows(
     story: Story,
     rank: int,
     cands: Sequence[Candidate],
-    vecs: np.ndarray,
+    words: Sequence[set[str]],
+    central: np.ndarray,
     news: Sequence[float],
     opener: int,
     headline: str,
@@ -73,17 +74,15 @@ def rows(
     max_articles: int,
     weights: tuple[dict[str, float], dict[str, int]],
 ) -> np.ndarray:
-    """One row of ``FEATURES`` per candidate of ``story`` (the ``rank``-th of the brief); ``vecs`` are the
-    candidates' unit vectors, ``news`` their ``news_score``, ``opener`` the index of the chosen opener and
-    ``weights`` the story's ``term_weights``."""
+    """One row of ``FEATURES`` per candidate of ``story`` (the ``rank``-th of the brief): ``words`` are the
+    candidates' terms, ``central`` their cosine to the story's centroid, ``news`` their ``news_score``,
+    ``opener`` the index of the chosen opener and ``weights`` the story's ``term_weights``."""
     weight, tf = weights
     n_articles = min(len(story.articles), max_articles)
     head_terms = set(terms(headline))
-    words = [set(terms(c.text)) for c in cands]
     gains = [sum(weight.get(t, 0.0) for t in w) / max(1.0, len(w)) ** 0.5 for w in words]
     top_gain, top_news = max(gains, default=1.0) or 1.0, max(news, default=1.0) or 1.0
     sig = story.signals
-    same_dim = story.centroid.size == (vecs.shape[1] if vecs.ndim == 2 else -1)
     out = []
     for k, c in enumerate(cands):
         s, w = c.text, words[k]
@@ -98,7 +97,7 @@ def rows(
                 float(any(ch.isdigit() for ch in s)), sum(any(ch.isdigit() for ch in t) for t in s.split()),
                 float(sentence_quality.dated_now(s)), float(sentence_quality.background(s, until.year)),
                 float(sentence_quality.leans_on_context(s)), float(bool(sentence_quality.quotations(s))),
-                float(vecs[k] @ story.centroid) if same_dim else 0.0, gains[k], gains[k] / top_gain, news[k],
+                float(central[k]), gains[k], gains[k] / top_gain, news[k],
                 news[k] / top_news, float(k == opener), age, float(np.mean(idfs)), float(np.max(idfs)), recur,
                 len(w & head_terms) / max(1, len(head_terms)), sig.outlets if sig else 1, sig.articles if sig else 1,
                 sig.recency if sig else 0.0, sig.prominence if sig else 0.0, sig.names if sig else 0,

@@ -11,9 +11,7 @@ week is briefed with the model that did not see it: the quiz coverage and length
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
-import subprocess
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -30,7 +28,9 @@ from rag.brief.newsworthiness import rank
 from rag.brief.stories import Story, group
 from rag.cite.cite import CitationBook
 from rag.evals.evalbrief import brief_text
+from rag.evals.evaluate import source_commit
 from rag.evals.metrics import contains
+from rag.read.pinned import write_pinned_json
 from rag.read.reader_contexts import dataset_pipeline
 from rag.read.reader_fit import fit_logistic
 from rag.types import Article, StorySummary
@@ -179,14 +179,6 @@ def out_of_fold(weeks_: Sequence[Week], folds: int) -> dict[str, float | None]:
     return score(weeks_, models)
 
 
-def write(out_dir: Path, data: dict[str, Any]) -> str:
-    """Write briefer.json (compact, stable key order); returns its sha256, to pin in rag/brief/salience.py."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    raw = (json.dumps(data, sort_keys=True, separators=(",", ":")) + "\n").encode()
-    (out_dir / "briefer.json").write_bytes(raw)
-    return hashlib.sha256(raw).hexdigest()
-
-
 def model_card(meta: dict[str, Any], dev: dict[str, Any] | None) -> str:
     def row(name: str, scores: dict[str, Any]) -> str:
         cells = [f"{scores[k]:.3f}" if scores.get(k) is not None else "–" for k in ("coverage", "words", "auc")]
@@ -197,13 +189,16 @@ def model_card(meta: dict[str, Any], dev: dict[str, Any] | None) -> str:
         "",
         f"`briefer.json` (a logistic regression over {len(salience.FEATURES)} features; no text), built by "
         f"`rag train-briefer` on {meta['created']} from commit {meta['commit']}. `rag/brief/salience.py` pins it by "
-        "sha256.",
+        "sha256. Rebuilt from the same data, the weights agree to about 1e-15 (floating-point summation order), but "
+        "the date, commit and those last digits are in the file, so its sha256 differs: pin the new one.",
         "",
         "## What it does",
         "For every candidate sentence of a story (the quotable sentences among the first 15 of its 5 most central "
         "articles) it gives the probability that the sentence states a fact a weekly news quiz asks about. The "
-        "extractive briefer opens each story with its newest development (a fixed rule) and adds the most salient "
-        "sentences that neither overlap nor repeat a chosen one. Features: position, article and story rank, "
+        "extractive briefer opens each story with its newest development (a fixed rule), then adds one at a time the "
+        "sentence with the best product of the story's important words it adds and its salience (relative to the "
+        "story's most salient sentence), never one that overlaps or repeats a chosen one. Features: position, "
+        "article and story rank, "
         "length, names and figures, whether it reads as news or background, centrality to the story, how much of "
         "the story's weighted vocabulary it covers, the rarity of its words, their recurrence across the story's "
         "articles, overlap with the headline, and the story's newsworthiness signals. NumPy at run time.",
@@ -249,12 +244,9 @@ def run(
     log(f"train-briefer: out of fold: coverage {oof['coverage']:.3f} at {oof['words']:.0f} words")
     model = fit(train)
     labels = np.concatenate([w.labels() for w in train])
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=Path(__file__).parent
-    ).stdout.strip()
     meta: dict[str, Any] = {
         "created": dt.date.today().isoformat(),
-        "commit": commit or "unknown",
+        "commit": source_commit(),
         "dataset": dataset.name,
         "weeks": len(train),
         "candidates": len(labels),
@@ -262,7 +254,7 @@ def run(
         "folds": folds,
         "train": oof,
     }
-    sha = write(out_dir, model.to_dict(meta))
+    sha = write_pinned_json(out_dir / "briefer.json", model.to_dict(meta))  # pin it in rag/brief/salience.py
     dev = None
     if validate is not None:
         dev_weeks = weeks(dataset_pipeline(settings, validate, log), validate, log)

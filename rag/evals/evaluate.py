@@ -194,7 +194,7 @@ def meta(suite: Suite, settings: Settings, pipeline: Pipeline) -> dict[str, Any]
         "cases": len(suite.cases),
         "engine": pipeline.generator.name,
         "model": settings.model if pipeline.generator.name == "llm" else "extractive",
-        "commit": _commit(),
+        "commit": source_commit(),
         "settings_fingerprint": hashlib.sha256(json.dumps(fingerprint, sort_keys=True).encode()).hexdigest()[:12],
         "settings": fingerprint,
         "prompts": prompts,
@@ -212,7 +212,8 @@ def _reader_tag(pipeline: Pipeline) -> str:
     return f"{tag}+ce:{reader.cross.config.meta['sha256'][:12]}" if reader.rerank else tag
 
 
-def _commit() -> str:
+def source_commit() -> str:
+    """The checkout's short commit, "-dirty" when tracked files changed; "unknown" outside a git checkout."""
     try:
         root = PACKAGE_DIR.parent
         sha = subprocess.run(

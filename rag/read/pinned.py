@@ -11,6 +11,15 @@ from typing import Any
 from rag.errors import ModelFileError
 
 
+def write_pinned_json(path: Path, data: dict[str, Any]) -> str:
+    """Write ``data`` as compact JSON in a stable key order (so a retrained model's hash changes only when it
+    does); returns the file's sha256, to pin where the file is read."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    raw = (json.dumps(data, sort_keys=True, separators=(",", ":")) + "\n").encode()
+    path.write_bytes(raw)
+    return hashlib.sha256(raw).hexdigest()
+
+
 def pinned_json(path: Path, expected: str, *, what: str, command: str, pin_in: str) -> tuple[dict[str, Any], str]:
     """The parsed JSON of ``path`` and its sha256, when it matches ``expected`` (empty: any file is accepted)."""
     if not path.is_file():

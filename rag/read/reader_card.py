@@ -3,8 +3,6 @@ reading policy (answer accuracy, refusals, words), and ``READER.md``, the model 
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -12,16 +10,14 @@ from typing import Any
 import numpy as np
 
 from rag.evals.metrics import contains
+from rag.read.pinned import write_pinned_json
 from rag.read.reader import Reading
 from rag.read.reader_contexts import Context
 
 
 def write(out_dir: Path, data: dict[str, Any]) -> str:
     """Write reader.json (compact, stable key order); returns its sha256, to pin in rag/read/reader.py."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    raw = (json.dumps(data, sort_keys=True, separators=(",", ":")) + "\n").encode()
-    (out_dir / "reader.json").write_bytes(raw)
-    return hashlib.sha256(raw).hexdigest()
+    return write_pinned_json(out_dir / "reader.json", data)
 
 
 # -- evaluation of a reading policy --------------------------------------------------------------------------------

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
 import importlib
 import json
 import os
@@ -29,6 +28,7 @@ import numpy as np
 from rag.errors import ConfigError
 from rag.evals.metrics import contains
 from rag.read.cross_encoder import CrossConfig, CrossEncoder, rescored
+from rag.read.pinned import write_pinned_json
 from rag.read.reader import Reading, Scored, rank
 from rag.read.train_reader import choose_support
 from rag.search.embed import TOKENIZER_PATH, sha256_file
@@ -312,10 +312,7 @@ def write_config(
         "support": {"gap": float(support["gap"]), "below": float(support["below"])},
         "meta": meta,
     }
-    raw = (json.dumps(data, sort_keys=True, separators=(",", ":")) + "\n").encode()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "reader-ce.json").write_bytes(raw)
-    return hashlib.sha256(raw).hexdigest()
+    return write_pinned_json(out_dir / "reader-ce.json", data)
 
 
 def run_cross(

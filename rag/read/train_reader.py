@@ -276,8 +276,7 @@ def run(
 ) -> dict[str, Any]:
     """Train on ``dataset``, write the artifact and its model card to ``out_dir``; optionally validate, and
     fine-tune the cross-encoder (``rag.read.train_cross``) on the trees' out-of-fold shortlists."""
-    import subprocess
-
+    from rag.evals.evaluate import source_commit
     from rag.read.reader import ReaderModel
     from rag.read.train_cross import config_meta, require_extra, run_cross, write_cross_card
 
@@ -290,12 +289,9 @@ def run(
     by_id = {c.id: c for c in contexts}
     oof = [(by_id[q], trained.oof[(q, False)], trained.oof[(q, True)]) for q in by_id]
     train_scores = score_readings(oof, trained.threshold, trained.support)
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=Path(__file__).parent
-    ).stdout.strip()
     meta = {
         "created": dt.date.today().isoformat(),
-        "commit": commit or "unknown",
+        "commit": source_commit(),
         "dataset": dataset.name,
         "questions": len(contexts),
         "folds": folds,

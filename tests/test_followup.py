@@ -76,6 +76,24 @@ def test_a_possessive_mark_gives_way_to_the_person_the_answer_names() -> None:
     assert resolve("Who did she defeat?", previous).startswith("Who did Sarah McBride defeat?")
     surname = Turn("Who voiced Darth Vader?", entity="Jones", answer="James Earl Jones, the voice of Vader, died.")
     assert resolve("How old was he?", surname).startswith("How old was James Earl Jones?")
+    # The marked surname is the person, not another full name the answer happens to quote.
+    other = Turn(
+        "Who was the voice of Darth Vader?",
+        entity="Jones",
+        answer="Jones told USA TODAY he was honored. Director Craig Brewer said that when Jones appeared on the "
+        "set, it was like royalty visiting.",
+    )
+    assert resolve("How old was he when he died?", other).startswith("How old was Jones when Jones died?")
+    # A marked word the answer only uses inside a longer name ("South Korean President …") or after an article
+    # ("The Korean won") is not the person.
+    korean = Turn(
+        "Who declared martial law in South Korea?",
+        entity="Korean",
+        answer="South Korean President Yoon Suk Yeol declared martial law on Tuesday night. The Korean won plunged.",
+    )
+    assert resolve("What are lawmakers trying to do to him?", korean).startswith(
+        "What are lawmakers trying to do to him?"
+    )
 
 
 def test_it_after_a_place_or_a_long_phrase_is_left_to_the_carried_subject() -> None:

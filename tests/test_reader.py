@@ -12,7 +12,7 @@ import pytest
 
 from rag.errors import ModelFileError
 from rag.read.candidates import Form, candidates, form_of
-from rag.read.reader import READER_PATH, READER_SHA256, Reader, ReaderModel
+from rag.read.reader import READER_PATH, READER_SHA256, Reader, ReaderModel, restates
 from rag.read.sentence_features import QuestionInfo
 from rag.read.spans import spans_of
 from rag.read.trees import Forest
@@ -133,3 +133,18 @@ def test_a_follow_up_is_not_answered_with_the_previous_answers_sentence() -> Non
     assert follow.answerable == pytest.approx(alone.answerable)  # it still counts as evidence
     # With nothing else to say, the same sentence may answer again.
     assert Reader().read(question, _hits(first), seen={first}).best is not None
+
+
+def test_another_outlets_copy_of_the_previous_quote_counts_as_seen() -> None:
+    first = (
+        "The Centers for Disease Control and Prevention announced Tuesday that multiple agencies are investigating "
+        "an E. coli outbreak linked to Quarter Pounder burgers at McDonald's."
+    )
+    copy = (
+        "The Centers for Disease Control and Prevention and the Food and Drug Administration announced Tuesday that "
+        "multiple public health agencies are investigating an E. coli outbreak linked to Quarter Pounder burgers "
+        "sold at McDonald's across 10 states."
+    )
+    assert restates(first, {first}) and restates(copy, {first})
+    assert not restates("Investigators suspect slivered onions served on the Quarter Pounders.", {first})
+    assert not restates(copy, set())

@@ -162,16 +162,19 @@ def _person(previous: Turn) -> str:
     else the first person the answer names. Otherwise the first person the previous question names. "" when
     nothing looks like a person (a pronoun left alone is better than a wrong name)."""
     if _is_person_question(previous.question):
-        marked = _person_names(previous.entity)
+        marked = _person_names(previous.entity, phrase=True)
         named = _person_names(previous.answer)
         full = [n for n in named if " " in n]
         if marked and " " in marked[0]:
             return marked[0]
         if marked and not re.search(r"[’']s$", previous.entity.strip()):
-            # A surname alone ("Jones"): the answer's fuller form of it when it has one. A possessive mark
-            # ("Delaware's") is more often a place or an organisation: then the first person the answer names.
+            # A surname alone ("Jones"): the answer's fuller form of it when it has one, else the word itself
+            # when the answer uses it as a name ("when Jones appeared"), not only inside a longer run ("South
+            # Korean President …"). A possessive mark ("Delaware's") is more often a place or an organisation:
+            # then the first person the answer names.
             longer = [n for n in full if n.endswith(" " + marked[0])]
-            return longer[0] if longer else marked[0]
+            if longer or marked[0] in named:
+                return longer[0] if longer else marked[0]
         if full:
             return full[0]
     names = _person_names(previous.question, skip_first=True)
@@ -195,17 +198,24 @@ def _unpossessive(name: str) -> str:
     return re.sub(r"[’']s?$", "", name)
 
 
-def _person_names(text: str, *, skip_first: bool = False) -> list[str]:
+_ARTICLE_BEFORE = re.compile(r"\b(?:the|a|an)\s+$", re.IGNORECASE)
+
+
+def _person_names(text: str, *, skip_first: bool = False, phrase: bool = False) -> list[str]:
     """Capitalised runs that look like a person's name: titles and sentence-initial words dropped, places,
-    organisations, events and calendar words left out ("President-elect Donald Trump" → "Donald Trump")."""
+    organisations, events and calendar words left out ("President-elect Donald Trump" → "Donald Trump").
+    A ``phrase`` (the answer's marked entity, not a sentence) keeps a lone capitalised word: "Jones"."""
     out: list[str] = []
     for m in _TITLE_RUN.finditer(text):
         words = [_unpossessive(w) for w in m.group().split()]
+        dropped = []
         while words and words[0].lower().rstrip(".") in _LEADING:
-            words.pop(0)
+            dropped.append(words.pop(0).lower())
         if not words:
             continue
-        at_start = m.start() == 0 or bool(re.search(r"[.!?]\s*$", text[: m.start()]))
+        if len(words) == 1 and ({"the", "a", "an"} & set(dropped) or _ARTICLE_BEFORE.search(text[: m.start()])):
+            continue  # "the Korean won", "a Democrat": one capitalised word after an article modifies a noun
+        at_start = not phrase and (m.start() == 0 or bool(re.search(r"[.!?]\s*$", text[: m.start()])))
         if len(words) == 1 and (at_start and (skip_first or m.group().split()[0] == words[0])):
             continue  # one capitalised word opening a sentence is grammar, not a name
         low = {w.lower().rstrip(".") for w in words}

@@ -212,7 +212,7 @@ class Reader:
         short = shortlist(cands, ranker, m.shortlist)
         spans, rows = span_features(q, cands, short, ranker, self.idf)
         span_scores = m.spans.predict(rows) if spans else np.zeros(0)
-        repeated = {i for i in short if seen and " ".join(cands[i].text.split()) in seen}
+        repeated = {i for i in short if seen and restates(cands[i].text, seen)}
         choice = self._choice_scores(question, cands, ranker, short)
         ranked = rank(cands, ranker, short, spans, span_scores, m.span_weight, repeated, choice=choice)
         evidence = answerable_row(q, cands, feats, ranker, short, spans, rows, span_scores, hits)
@@ -220,6 +220,19 @@ class Reader:
         if ranked and p < m.threshold and verbatim_match(q, feats, cands, ranked[0]):
             p = m.threshold  # the sentence says everything the question says, plus the phrase asked for
         return Reading(q, ranked, p, evidence, cands)
+
+
+def restates(sentence: str, seen: Collection[str], overlap: float = 0.6) -> bool:
+    """Whether ``sentence`` is one of the ``seen`` quotes or says nearly the same (another outlet's copy of it:
+    at least ``overlap`` of the two sentences' words, by Jaccard, in common)."""
+    if " ".join(sentence.split()) in seen:
+        return True
+    mine = set(terms(sentence))
+    for other in seen:
+        theirs = set(terms(other))
+        if mine and theirs and len(mine & theirs) / len(mine | theirs) >= overlap:
+            return True
+    return False
 
 
 def verbatim_match(q: QuestionInfo, feats: np.ndarray, cands: Sequence[Candidate], top: Scored) -> bool:

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from rag.brief import salience
-from rag.brief.brief_extractive import Candidate, StoryCandidates, arrange, pick
+from rag.brief.brief_extractive import Candidate, StoryCandidates, arrange, opener, pick
 from rag.errors import ModelFileError
 from rag.text import terms
 from rag.types import Article
@@ -39,7 +39,7 @@ def test_a_changed_model_file_is_refused(tmp_path: Path) -> None:
         salience.Salience.load(tmp_path / "absent.json")
 
 
-def _story(texts: list[str], vecs: list[list[float]]) -> StoryCandidates:
+def _story(texts: list[str], vecs: list[list[float]], news: list[float] | None = None) -> StoryCandidates:
     text = " ".join(texts)
     article = Article(id="a1", title="t", text=text, outlet="AP", published=dt.date(2024, 10, 2))
     cands, pos = [], 0
@@ -52,7 +52,8 @@ def _story(texts: list[str], vecs: list[list[float]]) -> StoryCandidates:
     words = [set(terms(c.text)) for c in cands]
     weight = {t: 1.0 for w in words for t in w}
     rows = np.zeros((len(cands), len(salience.FEATURES)))
-    return StoryCandidates(cands, v, [1.0] * len(cands), 0, "t", rows, words, weight, np.zeros(len(cands)))
+    news = news or [1.0] + [0.05] * (len(cands) - 1)  # the first is the fresh lede
+    return StoryCandidates(cands, v, news, 0, "t", rows, words, weight, np.zeros(len(cands)))
 
 
 def test_after_the_opener_come_salient_sentences_that_add_words_never_a_near_repeat_or_a_restatement() -> None:
@@ -68,13 +69,30 @@ def test_after_the_opener_come_salient_sentences_that_add_words_never_a_near_rep
         [[1, 0, 0, 0, 0], [0, 1, 0, 0, 0], [0, 0, 1, 0, 0], [0, 0, 1, 0.1, 0], [0, 0, 0, 1, 0], [0, 0, 0, 0, 1]],
     )
     p = np.array([0.1, 0.2, 0.9, 0.8, 0.5, 1.0])
-    # The opener stays first; "increase" repeats the wage demand (cosine ≥ 0.8); the last sentence, however
-    # salient, adds no word the opener lacks.
+    # The lede opens (its news score outweighs the others' salience); "increase" repeats the wage demand
+    # (cosine ≥ 0.8); the last sentence, however salient, adds no word the opener lacks.
     assert pick(sc, p, n=3) == [0, 2, 4]
     assert pick(sc, p, n=1) == [0]
     assert pick(sc, p, n=9) == [0, 2, 4, 1]
     # Salience weighs what a sentence adds: made the least salient, the wage demand is told in its other words.
     assert pick(sc, np.array([0.1, 0.2, 0.05, 0.8, 0.5, 1.0]), n=3) == [0, 3, 4]
+
+
+def test_the_opener_is_the_fresh_lede_a_reader_is_most_likely_asked_about() -> None:
+    texts = [
+        "Officials met on Tuesday about the port dispute.",
+        "Dockworkers at 36 ports walked out on Tuesday, union leader Harold Daggett said.",
+        "The union last struck in 1977, decades before the current contract.",
+    ]
+    vecs = [[1, 0, 0], [0, 1, 0], [0, 0, 1]]
+    # Two fresh ledes, the second a little less fresh but far more salient; the background sentence is the most
+    # salient of all but no development (news score a fifth).
+    sc = _story(texts, vecs, news=[1.0, 0.8, 0.2])
+    p = np.array([0.2, 0.6, 0.9])
+    assert opener(sc, p) == 1 and pick(sc, p, n=1) == [1]
+    assert sc.opener == 0  # the news score's own choice, which the salience model sees as a feature
+    # Equally salient, the fresher lede opens.
+    assert opener(sc, np.array([0.5, 0.5, 0.5])) == 0
 
 
 def test_kept_sentences_are_read_opener_first_then_in_article_order() -> None:

@@ -1,7 +1,7 @@
-"""The extractive briefer (the default, no LLM): per story, the newest development first, then the sentences
-that add most of its important words, weighted by a learned salience model (``rag.brief.salience``); verbatim,
-cited, and only sentences a reader can take on their own (no fragments, headings, captions, bylines; a quotation
-with its speaker or not at all)."""
+"""The extractive briefer (the default, no LLM): per story, the newest development first (of the fresh ledes, the
+one a learned salience model, ``rag.brief.salience``, finds most worth reading), then the sentences that add most
+of its important words, weighted by the same model; verbatim, cited, and only sentences a reader can take on
+their own (no fragments, headings, captions, bylines; a quotation with its speaker or not at all)."""
 
 from __future__ import annotations
 
@@ -97,13 +97,14 @@ def news_score(c: Candidate, story: Story, until: dt.date) -> float:
 
 @dataclass
 class StoryCandidates:
-    """A story's quotable sentences as the briefer weighs them: their vectors, news scores, the opener, the
-    headline, and the salience model's features."""
+    """A story's quotable sentences as the briefer weighs them: their vectors, news scores, the news score's
+    choice of opener (a feature of the salience model; ``opener`` makes the final choice), the headline, and the
+    salience model's features."""
 
     cands: list[Candidate]
     vecs: np.ndarray
     news: list[float]
-    opener: int
+    opener: int  #: the best ``news_score``
     headline: str
     rows: np.ndarray
     words: list[set[str]]  #: each candidate's terms
@@ -112,9 +113,9 @@ class StoryCandidates:
 
 
 class ExtractiveBriefer:
-    """Per story: the newest development first, then the sentences that add most of the story's important words
-    weighted by how worth reading the salience model (``rag.brief.salience``) finds them, never repeating one
-    another: verbatim and cited."""
+    """Per story: the newest, most salient development first, then the sentences that add most of the story's
+    important words weighted by how worth reading the salience model (``rag.brief.salience``) finds them, never
+    repeating one another: verbatim and cited."""
 
     name = "extractive"
 
@@ -138,16 +139,16 @@ class ExtractiveBriefer:
                 continue
             mine = [cands[i] for i in idx]
             news = [news_score(c, story, date) for c in mine]
-            opener = max(range(len(mine)), key=lambda k: news[k])
+            lede = max(range(len(mine)), key=lambda k: news[k])
             head = headline.choose(story.articles, self.idf)
             weights = salience.term_weights(story, self.idf, MAX_ARTICLES)
             words = [set(terms(c.text)) for c in mine]
             same = story.centroid.size == vecs.shape[1]
             central = vecs[idx] @ story.centroid if same else np.zeros(len(idx))
             rows = salience.rows(
-                story, si, mine, words, central, news, opener, head, date, self.idf, MAX_ARTICLES, weights
+                story, si, mine, words, central, news, lede, head, date, self.idf, MAX_ARTICLES, weights
             )
-            out.append(StoryCandidates(mine, vecs[idx], news, opener, head, rows, words, weights[0], central))
+            out.append(StoryCandidates(mine, vecs[idx], news, lede, head, rows, words, weights[0], central))
         return out
 
     def summarize(self, stories: list[Story], book: CitationBook, date: dt.date) -> list[StorySummary]:
@@ -191,14 +192,27 @@ def arrange(sentences: list[str], order: Order) -> list[str]:
     return sentences[:1] + rest
 
 
+def opener(sc: StoryCandidates, p: np.ndarray) -> int:
+    """The sentence that opens the story: the best product of how well it tells the newest development
+    (``news_score``) and its salience ``p`` relative to the story's most salient sentence, so that of two
+    fresh ledes the one stating what a reader is asked about wins (chosen on the training weeks' quiz coverage:
+    0.648 → 0.659 out of fold against the news score alone). ``sc.opener``, the news score's own choice, is
+    what the salience model saw as a feature."""
+    if not len(p):
+        return sc.opener
+    top = max(float(np.max(p)), 1e-9)
+    return int(np.argmax(np.asarray(sc.news) * (p / top)))
+
+
 def pick(sc: StoryCandidates, p: np.ndarray, n: int = SENTENCES) -> list[int]:
-    """The opener, then one at a time the sentence with the best product of what it adds and how salient it is:
-    the story's weighted words it holds that no chosen sentence holds (per square root of its length), favouring
-    central and early sentences, times its salience ``p`` relative to the story's most salient sentence; never
-    one overlapping a chosen span or saying nearly the same thing (cosine ≥ 0.8)."""
+    """The ``opener``, then one at a time the sentence with the best product of what it adds and how salient it
+    is: the story's weighted words it holds that no chosen sentence holds (per square root of its length),
+    favouring central and early sentences, times its salience ``p`` relative to the story's most salient
+    sentence; never one overlapping a chosen span or saying nearly the same thing (cosine ≥ 0.8)."""
     words = sc.words
-    chosen = [sc.opener]
-    covered = set(words[sc.opener])
+    first = opener(sc, p)
+    chosen = [first]
+    covered = set(words[first])
     top = max(float(np.max(p)), 1e-9) if len(p) else 1.0
     while len(chosen) < n:
         best, choice = 0.0, None

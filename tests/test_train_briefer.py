@@ -93,6 +93,12 @@ def test_the_opener_is_the_fresh_lede_a_reader_is_most_likely_asked_about() -> N
     assert sc.opener == 0  # the news score's own choice, which the salience model sees as a feature
     # Equally salient, the fresher lede opens.
     assert opener(sc, np.array([0.5, 0.5, 0.5])) == 0
+    # However salient, background never opens while the story has news ("in the history of" reads as background).
+    sc.rows[2, salience.FEATURES.index("background")] = 1.0
+    sc.news[2] = 1.0
+    assert opener(sc, np.array([0.2, 0.6, 0.9])) == 1
+    sc.rows[:, salience.FEATURES.index("background")] = 1.0  # all background: the best of it
+    assert opener(sc, np.array([0.2, 0.6, 0.9])) == 2
 
 
 def test_kept_sentences_are_read_opener_first_then_in_article_order() -> None:

@@ -5,8 +5,9 @@ figures and rare words it holds, how central it is to the story, how much of the
 how newsworthy it reads, and the story's own signals) gives the probability that the sentence states a fact a
 weekly news quiz asks about. ``rag train-briefer`` fits it on the RealTime QA training weeks (a sentence is
 positive when it holds the gold answer of one of its week's questions) and writes ``rag/models/briefer.json``,
-pinned here by sha256; at run time it is NumPy only. The briefer keeps its news-first opener and chooses the
-rest of each story by what a sentence adds to it times its salience (``rag.brief.brief_extractive.pick``).
+pinned here by sha256; at run time it is NumPy only. The briefer opens each story with the fresh lede of best
+news score times salience (``rag.brief.brief_extractive.opener``) and chooses the rest by what a sentence adds
+to it times its salience (``rag.brief.brief_extractive.pick``).
 """
 
 from __future__ import annotations

@@ -189,8 +189,9 @@ def model_card(meta: dict[str, Any], dev: dict[str, Any] | None) -> str:
         "",
         f"`briefer.json` (a logistic regression over {len(salience.FEATURES)} features; no text), built by "
         f"`rag train-briefer` on {meta['created']} from commit {meta['commit']}. `rag/brief/salience.py` pins it by "
-        "sha256. Rebuilt from the same data, the weights agree to about 1e-15 (floating-point summation order), but "
-        "the date, commit and those last digits are in the file, so its sha256 differs: pin the new one.",
+        "sha256. Rebuilt from the same data, the weights agree to about 1e-8 (floating-point summation order and "
+        "thread count), but the date, commit and those last digits are in the file, so its sha256 differs: pin the "
+        "new one.",
         "",
         "## What it does",
         "For every candidate sentence of a story (the quotable sentences among the first 15 of its 5 most central "

@@ -204,8 +204,8 @@ def opener(sc: StoryCandidates, p: np.ndarray) -> int:
         return sc.opener
     top = max(float(np.max(p)), 1e-9)
     score = np.asarray(sc.news) * (p / top)
-    news = (sc.rows[:, _BACKGROUND] == 0) & (sc.rows[:, _LEANS] == 0)
-    return int(np.argmax(np.where(news, score, -1.0) if news.any() else score))
+    fresh = (sc.rows[:, _BACKGROUND] == 0) & (sc.rows[:, _LEANS] == 0)  # the flags news_score also weighs
+    return int(np.argmax(np.where(fresh, score, -1.0) if fresh.any() else score))
 
 
 def pick(sc: StoryCandidates, p: np.ndarray, n: int = SENTENCES) -> list[int]:

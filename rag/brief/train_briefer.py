@@ -257,10 +257,12 @@ def run(
         "folds": folds,
         "train": oof,
     }
+    # The validation weeks before anything is written: a validation set that cannot be read (or a store another
+    # run is writing) leaves the shipped artifact as it was, not replaced by one whose hash nothing pins.
+    dev_weeks = weeks(dataset_pipeline(settings, validate, log), validate, log) if validate else []
     sha = write_pinned_json(out_dir / "briefer.json", model.to_dict(meta))  # pin it in rag/brief/salience.py
     dev = None
     if validate is not None:
-        dev_weeks = weeks(dataset_pipeline(settings, validate, log), validate, log)
         loaded = salience.Salience.load(out_dir / "briefer.json", expected_sha256=sha)
         dev = score(dev_weeks, [loaded] * len(dev_weeks))
         meta["validated_on"] = validate.name

@@ -303,10 +303,12 @@ def run(
         "threshold": trained.threshold,
         "train": train_scores,
     }
+    # The validation contexts before anything is written: a validation set that cannot be read (or a store another
+    # run is writing) leaves the shipped artifact as it was, not replaced by one whose hash nothing pins.
+    dev = collect(dataset_pipeline(settings, validate, log), validate, log, cache=cache) if validate else []
     sha = write(out_dir, artifact(trained, meta))
     dev_scores = None
     if validate is not None:
-        dev = collect(dataset_pipeline(settings, validate, log), validate, log, cache=cache)
         model = ReaderModel.load(out_dir / "reader.json", expected_sha256=sha)
         dev_scores = score_readings(read_all(model, dev), model.threshold, trained.support)
         meta["validated_on"] = validate.name

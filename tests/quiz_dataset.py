@@ -60,12 +60,3 @@ def quiz_dataset(root: Path, n: int = 16) -> Path:
     (out / "articles.jsonl").write_text("\n".join(json.dumps(a) for a in articles) + "\n", encoding="utf-8")
     (out / "questions.jsonl").write_text("\n".join(json.dumps(q) for q in questions) + "\n", encoding="utf-8")
     return out
-
-
-def unreadable_validation(root: Path, dataset: Path) -> Path:
-    """A validation folder that looks like a dataset but whose questions cannot be read."""
-    broken = root / "broken"
-    broken.mkdir()
-    (broken / "articles.jsonl").write_text((dataset / "articles.jsonl").read_text(encoding="utf-8"), encoding="utf-8")
-    (broken / "questions.jsonl").write_text('{"question": "Who won?"\n', encoding="utf-8")
-    return broken

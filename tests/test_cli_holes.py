@@ -1,5 +1,6 @@
 """The CLI as a user runs it: invalid or over-long questions are one line (or a note), never a traceback;
-`rag config` hides URL credentials; `rag eval claims` reports catch and false-flag rates per kind."""
+`rag config` hides URL credentials; `rag eval claims` reports catch and false-flag rates per kind; a training
+command whose validation set cannot be read writes nothing."""
 
 from __future__ import annotations
 
@@ -85,3 +86,28 @@ def test_the_suite_stores_no_development_article_text() -> None:
     data = yaml.safe_load((PROJECT / "evals" / "claims.yaml").read_text(encoding="utf-8"))
     dev = [c for c in data["claims"] if "article" in c]
     assert len(dev) >= 150 and all("claim" not in c for c in dev)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("command", "artifacts"),
+    [("train-briefer", ("briefer.json", "BRIEFER.md")), ("train-reader", ("reader.json", "READER.md"))],
+)
+def test_an_unreadable_validation_set_makes_a_training_command_write_nothing(
+    tmp_path: Path, command: str, artifacts: tuple[str, ...]
+) -> None:
+    """The validation set is read before the artifact is written: a broken one leaves the shipped model alone."""
+    if command == "train-reader":
+        pytest.importorskip("lightgbm")
+    from tests.quiz_dataset import quiz_dataset
+
+    dataset = quiz_dataset(tmp_path)
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "articles.jsonl").write_text((dataset / "articles.jsonl").read_text(encoding="utf-8"), encoding="utf-8")
+    (broken / "questions.jsonl").write_text('{"question": "Who won?"\n', encoding="utf-8")
+    out = tmp_path / "models"
+    proc = run_cli(tmp_path, command, "--dataset", str(dataset), "--validate", str(broken), "--out", str(out))
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    assert "questions.jsonl" in proc.stderr.strip().splitlines()[-1]
+    assert not any((out / name).exists() for name in artifacts)

@@ -17,7 +17,7 @@ from rag.errors import ModelFileError
 from rag.text import terms
 from rag.types import Article
 from tests.conftest import run_cli
-from tests.quiz_dataset import quiz_dataset, unreadable_validation
+from tests.quiz_dataset import quiz_dataset
 
 
 def test_the_shipped_salience_model_loads_with_its_pinned_hash() -> None:
@@ -128,14 +128,3 @@ def test_train_briefer_refuses_a_folder_that_is_not_a_dataset(tmp_path: Path) ->
     proc = run_cli(tmp_path, "train-briefer", "--dataset", str(tmp_path))
     assert proc.returncode == 2
     assert "not a dataset folder" in proc.stderr and "Traceback" not in proc.stderr
-
-
-@pytest.mark.slow
-def test_an_unreadable_validation_set_writes_nothing(tmp_path: Path) -> None:
-    dataset = quiz_dataset(tmp_path)
-    out = tmp_path / "models"
-    broken = unreadable_validation(tmp_path, dataset)
-    proc = run_cli(tmp_path, "train-briefer", "--dataset", str(dataset), "--validate", str(broken), "--out", str(out))
-    assert proc.returncode != 0 and "Traceback" not in proc.stderr
-    assert "questions.jsonl" in proc.stderr.strip().splitlines()[-1]
-    assert not (out / "briefer.json").exists() and not (out / "BRIEFER.md").exists()

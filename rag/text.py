@@ -1,12 +1,13 @@
 """The bottom layer of text handling, shared by every stage: the analyzer (``terms``: the same stemming and
 stopwords index the chunks and weigh question words for the answerers), the ``[n]`` citation marker, and the
-``OnText`` callback that streams answer text. Imports nothing of the package.
+``OnText`` callback that streams answer text, and ``jaccard`` overlap. Imports nothing of the package.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
+from collections.abc import Set as AbstractSet
 from functools import lru_cache
 
 #: A callback that receives answer text as it is produced (streaming to a terminal or an SSE stream).
@@ -56,3 +57,8 @@ def _terms(text: str) -> tuple[str, ...]:
         if w not in STOPWORDS:
             out.append(stem(w))
     return tuple(out)
+
+
+def jaccard(a: AbstractSet[Hashable], b: AbstractSet[Hashable]) -> float:
+    """The share of the two sets' members they have in common (0 when either is empty)."""
+    return len(a & b) / len(a | b) if a and b else 0.0

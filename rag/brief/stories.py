@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from rag.text import jaccard
 from rag.types import Article, Newsworthiness
 
 #: Average-link cosine between article vectors above which two groups are one story (calibrated on the
@@ -52,10 +53,6 @@ class Story:
 def shingles(text: str, n: int = 5) -> set[int]:
     words = re.findall(r"\w+", text.lower())
     return {hash(tuple(words[i : i + n])) for i in range(max(1, len(words) - n + 1))}
-
-
-def jaccard(a: set[int], b: set[int]) -> float:
-    return len(a & b) / len(a | b) if a and b else 0.0
 
 
 def average_link(sims: np.ndarray, threshold: float) -> list[list[int]]:

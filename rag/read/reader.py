@@ -31,7 +31,7 @@ from rag.read.pinned import pinned_json
 from rag.read.sentence_features import FEATURES, QuestionInfo, Retrieved, featurize, fold
 from rag.read.spans import SPAN_FEATURES, Span, span_features
 from rag.read.trees import Forest
-from rag.text import terms
+from rag.text import jaccard, terms
 from rag.types import Hit
 
 MODEL_DIR = Path(__file__).parent.parent / "models"
@@ -228,11 +228,7 @@ def restates(sentence: str, seen: Collection[str], overlap: float = 0.6) -> bool
     if " ".join(sentence.split()) in seen:
         return True
     mine = set(terms(sentence))
-    for other in seen:
-        theirs = set(terms(other))
-        if mine and theirs and len(mine & theirs) / len(mine | theirs) >= overlap:
-            return True
-    return False
+    return any(jaccard(mine, set(terms(other))) >= overlap for other in seen)
 
 
 def verbatim_match(q: QuestionInfo, feats: np.ndarray, cands: Sequence[Candidate], top: Scored) -> bool:

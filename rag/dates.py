@@ -46,3 +46,37 @@ def parse_since(value: str, *, today: dt.date | None = None) -> dt.date:
         raise ValueError(
             f"not a date or a span: {value!r} (use YYYY-MM-DD, or a span back from today: {RELATIVE_FORMS})"
         ) from None
+
+
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_SHIFT = {"today": 0, "tonight": 0, "yesterday": -1, "tomorrow": 1}
+_RELATIVE_DAY = re.compile(
+    rf"\b(?:(?P<mod>last|next|this|past|coming)\s+)?(?P<day>{'|'.join((*_WEEKDAYS, *_SHIFT))})\b", re.IGNORECASE
+)
+#: A cue, shortly before a weekday, that the sentence looks ahead ("will vote Wednesday", "is set to open Friday").
+_AHEAD = re.compile(
+    r"\b(?:will|shall|set to|scheduled|expected to|plans? to|planned|due to|is to|are to|upcoming|coming)\b",
+    re.IGNORECASE,
+)
+
+
+def relative_day(phrase: str, sentence: str, published: dt.date | None) -> tuple[str, dt.date] | None:
+    """The calendar day a relative day in ``phrase`` (a part of ``sentence``) means, by the article's date:
+    "yesterday" in an article of 30 Oct is 29 Oct; "Tuesday" is the last Tuesday on or before the article's
+    day, or the next one on or after it when a few words before it look ahead ("will vote Tuesday"); "last" and
+    "next" move a weekday a whole week when it is the article's own weekday. ``(words as written, the day)``, or
+    None when the phrase holds no relative day or the date is unknown."""
+    m = _RELATIVE_DAY.search(phrase)
+    if m is None or published is None:
+        return None
+    word, mod = m.group("day").lower(), (m.group("mod") or "").lower()
+    if word in _SHIFT:
+        return m.group(0), published + dt.timedelta(days=_SHIFT[word])
+    target = _WEEKDAYS.index(word)
+    at = sentence.find(m.group(0))
+    before = " ".join(sentence[: max(at, 0)].split()[-6:])
+    if mod in ("next", "coming") or (mod not in ("last", "past") and _AHEAD.search(before)):
+        ahead = (target - published.weekday()) % 7 or (7 if mod == "next" else 0)
+        return m.group(0), published + dt.timedelta(days=ahead)
+    back = (published.weekday() - target) % 7 or (7 if mod == "last" else 0)
+    return m.group(0), published - dt.timedelta(days=back)

@@ -173,3 +173,41 @@ def test_a_heading_is_never_the_answer() -> None:
     assert not answer.refused
     assert not answer.text.startswith("2024 Python Challenge Winner")
     assert answer.text.startswith("Ronald Kiger of Fort Myers")
+
+
+def test_an_answer_that_is_a_relative_day_says_which_day(sample_pipeline: Pipeline) -> None:
+    # The sample article is dated Tuesday 2024-10-29; its "on Tuesday" is that day.
+    answer = sample_pipeline.ask(
+        "On what day did reports from the United States confirm North Korean soldiers in the Kursk region?"
+    )
+    assert not answer.refused and answer.answer_span is not None
+    lo, hi = answer.answer_span
+    assert "Tuesday" in answer.text[lo:hi]
+    assert "[1] (Tuesday = 2024-10-29)" in answer.text
+    # An answer that is not a day gets no such note.
+    other = sample_pipeline.ask(
+        "How many North Korean soldiers does the Pentagon estimate have been sent to eastern Russia?"
+    )
+    assert " = 20" not in other.text
+
+
+@pytest.mark.parametrize(
+    ("phrase", "sentence", "expected"),
+    [
+        ("Tuesday", "They held discussions on Tuesday.", ("Tuesday", dt.date(2024, 10, 29))),  # the article's day
+        ("Monday", "They met on Monday.", ("Monday", dt.date(2024, 10, 28))),  # the last one before it
+        ("Wednesday", "Workers will vote Wednesday on the offer.", ("Wednesday", dt.date(2024, 10, 30))),  # ahead
+        ("Friday", "Workers, who will vote Wednesday, walked off the job Friday.", ("Friday", dt.date(2024, 10, 25))),
+        ("yesterday", "The company said yesterday it would appeal.", ("yesterday", dt.date(2024, 10, 28))),
+        ("last Tuesday", "It was announced last Tuesday.", ("last Tuesday", dt.date(2024, 10, 22))),
+        ("next Tuesday", "Results are due next Tuesday.", ("next Tuesday", dt.date(2024, 11, 5))),
+        ("in March", "It opened in March.", None),
+    ],
+)  # fmt: skip
+def test_relative_days_resolve_against_the_article_date(
+    phrase: str, sentence: str, expected: tuple[str, dt.date] | None
+) -> None:
+    from rag.dates import relative_day
+
+    assert relative_day(phrase, sentence, dt.date(2024, 10, 29)) == expected
+    assert relative_day(phrase, sentence, None) is None

@@ -32,6 +32,32 @@ def test_an_elliptical_question_carries_the_subject() -> None:
     assert "McDonald's" in out and "outbreak" in out
 
 
+@pytest.mark.parametrize(
+    ("question", "previous", "expected"),
+    [
+        ("At what strength?", "Where did Hurricane Francine make landfall?",
+         "At what strength did Hurricane Francine make landfall?"),
+        ("And after how many shows?", "Where did Taylor Swift play the final show of the Eras Tour?",
+         "After how many shows did Taylor Swift play the final show of the Eras Tour?"),
+        ("in which year?", "When was the treaty signed?", "In which year was the treaty signed?"),
+    ],
+)  # fmt: skip
+def test_a_question_phrase_alone_asks_the_previous_clause_again(question: str, previous: str, expected: str) -> None:
+    assert resolve(question, Turn(previous)) == expected
+
+
+def test_a_fragment_needs_a_clause_to_borrow() -> None:
+    # A question phrase with a verb of its own is not a fragment; a previous question without an auxiliary has no
+    # clause to borrow: the subject is carried as before.
+    assert resolve("Which ingredient is suspected?", Turn("Which burger is linked to the outbreak?")).startswith(
+        "Which ingredient is suspected? ("
+    )
+    assert (
+        resolve("At what strength?", Turn("Hurricane Francine landfall"))
+        == "At what strength? (Hurricane Francine landfall)"
+    )
+
+
 def test_it_refers_to_a_named_thing_the_answer_gave_but_not_to_a_person() -> None:
     company = Turn("Which company is buying Nissan?", entity="Honda")
     assert resolve("When will it complete the deal?", company).startswith("When will Honda complete the deal?")

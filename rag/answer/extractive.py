@@ -1,6 +1,7 @@
 """The extractive answerer (the default, no LLM): the learned reader picks the sentence that answers the question
 and marks the answer phrase in it; the answer quotes that sentence verbatim, then at most one supporting
-sentence, each cited. When the reader judges the question unanswerable from these articles, the answer is the
+sentence, each cited; an answer that is a relative day ("on Tuesday") says which day it was by the article's
+date. When the reader judges the question unanswerable from these articles, the answer is the
 fixed refusal plus, clearly labelled, the closest passages and what they do and do not cover.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rag.cite.cite import as_of, citation
+from rag.dates import relative_day
 from rag.read.reader import Reader, Reading, Scored
 from rag.read.sentence_features import fold
 from rag.text import OnText, terms
@@ -74,14 +76,18 @@ class ExtractiveGenerator:
         citations: list[Citation] = []
         parts: list[str] = []
         dated = len({s.cand.chunk.published for s in chosen}) > 1  # mixed periods: say when each was said
+        lo, hi = chosen[0].span
+        day = relative_day(chosen[0].text[lo:hi], chosen[0].text, chosen[0].cand.chunk.published) if hi > lo else None
         for s in chosen:
             cit = citation(len(citations) + 1, s.cand.chunk, s.cand.lo, s.cand.hi)
+            notes = [cit.published] if dated and cit.published else []
+            if day is not None and not citations:  # the answer is a relative day: say which day, by the article
+                notes.append(f"{day[0]} = {day[1].isoformat()}")
             citations.append(cit)
-            part = f"{s.text} [{cit.key}]" + (f" ({cit.published})" if dated and cit.published else "")
+            part = f"{s.text} [{cit.key}]" + (f" ({'; '.join(notes)})" if notes else "")
             parts.append(part)
             if on_text:
                 on_text(part + " ")
-        lo, hi = chosen[0].span
         return Answer(
             question=question,
             text=" ".join(parts),

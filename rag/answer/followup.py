@@ -119,6 +119,7 @@ def resolve(question: str, previous: Turn | None) -> str:
 
     resolved = _PRONOUN.sub(swap, question)
     resolved = _elided_quantity(_OPENER_ONLY.sub("", resolved, count=1), previous.question)
+    resolved = _elided_clause(resolved, previous.question)
     resolved = resolved[:1].upper() + resolved[1:]
     # Carry the previous subject's words the question lacks, so retrieval finds the same story.
     have = set(terms(resolved))
@@ -151,6 +152,31 @@ def _elided_quantity(question: str, previous: str) -> str:
         return question
     out = f"{question[: bare.end()]}{counted.group(1)} {question[bare.end() :]}"
     return out[:1].upper() + out[1:]
+
+
+_AUXILIARY = r"(?:is|are|was|were|did|does|do|has|have|had|will|would|can|could|should)"
+# A bare question phrase with no verb of its own: "At what strength?", "After how many shows?", "Which year?"
+# (at most two words after the question word, none an auxiliary, a pronoun or an -ed form: "Which network hosted
+# it?" has a verb).
+_FRAGMENT = re.compile(
+    rf"^\s*(?:(?:and|but|so|then|also)\s+)?(?P<ask>(?:(?:at|after|in|on|by|for|from|to|with|since|until|of)\s+)?"
+    r"(?:what|which|how many|how much|how long|how)\b"
+    rf"(?:\s+(?!{_AUXILIARY}\b|{_PRONOUN.pattern})[\w'’-]+(?<!ed)){{0,2}})\s*\?\s*$",
+    re.IGNORECASE,
+)
+# The clause of a question after its question phrase: "Where [did Hurricane Francine make landfall]?"
+_CLAUSE = re.compile(rf"^\s*(?:[\w'’-]+\s+){{0,5}}?(?P<clause>{_AUXILIARY}\s+.+?)\s*\?*\s*$", re.IGNORECASE)
+
+
+def _elided_clause(question: str, previous: str) -> str:
+    """A question phrase alone asks the previous question's clause again: "At what strength?" after "Where did
+    Hurricane Francine make landfall?" asks "At what strength did Hurricane Francine make landfall?"."""
+    fragment = _FRAGMENT.match(question)
+    clause = _CLAUSE.match(previous)
+    if fragment is None or clause is None:
+        return question
+    ask = fragment.group("ask").strip()
+    return f"{ask[:1].upper()}{ask[1:]} {clause.group('clause')}?"
 
 
 def _is_person_question(question: str) -> bool:

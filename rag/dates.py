@@ -60,21 +60,21 @@ _AHEAD = re.compile(
 )
 
 
-def relative_day(phrase: str, sentence: str, published: dt.date | None) -> tuple[str, dt.date] | None:
-    """The calendar day a relative day in ``phrase`` (a part of ``sentence``) means, by the article's date:
-    "yesterday" in an article of 30 Oct is 29 Oct; "Tuesday" is the last Tuesday on or before the article's
+def relative_day(sentence: str, span: tuple[int, int], published: dt.date | None) -> tuple[str, dt.date] | None:
+    """The calendar day a relative day in ``sentence[span[0]:span[1]]`` (the answer phrase) means, by the article's
+    date: "yesterday" in an article of 30 Oct is 29 Oct; "Tuesday" is the last Tuesday on or before the article's
     day, or the next one on or after it when a few words before it look ahead ("will vote Tuesday"); "last" and
     "next" move a weekday a whole week when it is the article's own weekday. ``(words as written, the day)``, or
     None when the phrase holds no relative day or the date is unknown."""
-    m = _RELATIVE_DAY.search(phrase)
+    lo, hi = span
+    m = _RELATIVE_DAY.search(sentence, lo, hi)
     if m is None or published is None:
         return None
     word, mod = m.group("day").lower(), (m.group("mod") or "").lower()
     if word in _SHIFT:
         return m.group(0), published + dt.timedelta(days=_SHIFT[word])
     target = _WEEKDAYS.index(word)
-    at = sentence.find(m.group(0))
-    before = " ".join(sentence[: max(at, 0)].split()[-6:])
+    before = " ".join(sentence[: m.start()].split()[-6:])
     if mod in ("next", "coming") or (mod not in ("last", "past") and _AHEAD.search(before)):
         ahead = (target - published.weekday()) % 7 or (7 if mod == "next" else 0)
         return m.group(0), published + dt.timedelta(days=ahead)

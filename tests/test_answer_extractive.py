@@ -209,5 +209,17 @@ def test_relative_days_resolve_against_the_article_date(
 ) -> None:
     from rag.dates import relative_day
 
-    assert relative_day(phrase, sentence, dt.date(2024, 10, 29)) == expected
-    assert relative_day(phrase, sentence, None) is None
+    span = (sentence.index(phrase), sentence.index(phrase) + len(phrase))
+    assert relative_day(sentence, span, dt.date(2024, 10, 29)) == expected
+    assert relative_day(sentence, span, None) is None
+
+
+def test_a_relative_day_is_read_where_the_answer_phrase_stands() -> None:
+    from rag.dates import relative_day
+
+    sentence = "Workers who will vote Friday walked off the job Friday."
+    second = sentence.rindex("Friday")
+    assert relative_day(sentence, (second, second + 6), dt.date(2024, 10, 29)) == ("Friday", dt.date(2024, 10, 25))
+    first = sentence.index("Friday")
+    assert relative_day(sentence, (first, first + 6), dt.date(2024, 10, 29)) == ("Friday", dt.date(2024, 11, 1))
+    assert relative_day(sentence, (0, 7), dt.date(2024, 10, 29)) is None  # "Workers" holds no day

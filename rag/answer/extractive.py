@@ -77,7 +77,7 @@ class ExtractiveGenerator:
         parts: list[str] = []
         dated = len({s.cand.chunk.published for s in chosen}) > 1  # mixed periods: say when each was said
         lo, hi = chosen[0].span
-        day = relative_day(chosen[0].text[lo:hi], chosen[0].text, chosen[0].cand.chunk.published) if hi > lo else None
+        day = relative_day(chosen[0].text, (lo, hi), chosen[0].cand.chunk.published) if hi > lo else None
         for s in chosen:
             cit = citation(len(citations) + 1, s.cand.chunk, s.cand.lo, s.cand.hi)
             notes = [cit.published] if dated and cit.published else []

@@ -179,7 +179,8 @@ class Pipeline:
         hits = self.retriever.context(searched, self.settings.top_k, filters)
         t1 = time.perf_counter()
         answer = self.generator.generate(searched, hits, on_text, follow_up=follow_up)
-        answer.timings = {"retrieve": t1 - t0, "generate": time.perf_counter() - t1}
+        parts = {f"generate:{k}": v for k, v in answer.timings.items()}  # the answerer's own steps, inside generate
+        answer.timings = {"retrieve": t1 - t0, "generate": time.perf_counter() - t1, **parts}
         answer.question = question
         answer.standalone_question = answer.standalone_question or searched
         answer.notes = [*notes, *answer.notes]
@@ -225,6 +226,15 @@ def clean_question(question: str) -> str:
 def make_generator(
     settings: Settings, embedder: Embedder, retriever: Retriever, chat_model: ChatModel | None = None
 ) -> Generator:
+    if settings.use_local:
+        from rag.answer.local import LocalGenerator
+
+        if chat_model is None:
+            from rag.local.model import LocalChat
+
+            chat_model = LocalChat(settings)
+        prompt = load_prompt(settings.prompts_dir, "answer_local")
+        return LocalGenerator(settings, chat_model, prompt, extractive(settings, retriever))
     if settings.use_llm or chat_model is not None:
         from rag.answer.llm import LLMGenerator
 

@@ -15,7 +15,7 @@ import contextvars
 import queue
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -199,8 +199,13 @@ def _bounded(chunks: Iterator[Any], deadline: float, usage: Usage | None = None)
         stop.set()
 
 
-def chat_model(settings: Settings) -> ChatModel:
-    """The configured chat model."""
+def chat_model(settings: Settings, on_phase: Callable[[str], None] | None = None) -> ChatModel:
+    """The configured chat model: the local llama.cpp one with ``RAG_GENERATOR=local`` (``on_phase`` hears about
+    its cold load), else the OpenAI-compatible one."""
+    if settings.use_local:
+        from rag.local.model import LocalChat
+
+        return LocalChat(settings, on_phase)
     return OpenAIChat(settings)
 
 

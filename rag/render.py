@@ -94,5 +94,14 @@ def highlighted(answer: Answer, color: bool) -> str:
     return f"{answer.text[:lo]}{BOLD}{answer.text[lo:hi]}{PLAIN}{answer.text[hi:]}"
 
 
+def model_label(answer: Answer) -> str:
+    """What precedes a model's answer shown after the reader's quote."""
+    return f"Model ({answer.model}, checked):" if answer.model else "Model:"
+
+
 def answer_text(answer: Answer, width: int = 100, color: bool = False, full: bool = False) -> str:
-    return f"{highlighted(answer, color)}\n\n{sources(answer, width, full)}".rstrip()
+    """The answer and its sources; with the local engine, the reader's quote first, then the model's answer."""
+    text = highlighted(answer, color)
+    if answer.quote is not None:
+        text = f"{highlighted(answer.quote, color)}\n\n{model_label(answer)} {text}"
+    return f"{text}\n\n{sources(answer, width, full)}".rstrip()

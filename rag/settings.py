@@ -118,9 +118,38 @@ class Settings:
     )
     generator: str = dataclasses.field(
         default="auto",
-        metadata={"env": "RAG_GENERATOR", "help": "auto (llm when OPENAI_* set), extractive or llm"},
+        metadata={"env": "RAG_GENERATOR", "help": "auto (llm when OPENAI_* set), extractive, llm or local"},
     )
     model: str = dataclasses.field(default="gpt-4o-mini", metadata={"env": "RAG_MODEL", "help": "chat model"})
+    local_model: str = dataclasses.field(
+        default="",
+        metadata={
+            "env": "RAG_LOCAL_MODEL",
+            "help": "local engine: a GGUF file, or a pinned model (qwen2.5-coder-1.5b, qwen2.5-coder-0.5b); "
+            "empty = the default pinned one",
+        },
+    )
+    local_threads: int = dataclasses.field(
+        default=2, metadata={"env": "RAG_LOCAL_THREADS", "help": "local engine: CPU threads llama.cpp uses"}
+    )
+    local_ctx: int = dataclasses.field(
+        default=4096, metadata={"env": "RAG_LOCAL_CTX", "help": "local engine: context size, tokens"}
+    )
+    local_idle: float = dataclasses.field(
+        default=900.0,
+        metadata={
+            "env": "RAG_LOCAL_IDLE",
+            "help": "local engine: seconds the loaded model waits unused before its server stops",
+        },
+    )
+    local_load_timeout: float = dataclasses.field(
+        default=180.0,
+        metadata={"env": "RAG_LOCAL_LOAD_TIMEOUT", "help": "local engine: seconds a cold load may take"},
+    )
+    local_sentences: int = dataclasses.field(
+        default=6,
+        metadata={"env": "RAG_LOCAL_SENTENCES", "help": "local engine: the reader's best sentences the model reads"},
+    )
     openai_api_key: str = dataclasses.field(
         default="", repr=False, metadata={"env": "OPENAI_API_KEY", "help": "enables the LLM", "secret": True}
     )
@@ -190,8 +219,15 @@ class Settings:
     def validate(self) -> None:
         if self.embedder not in {"local", "openai"}:
             raise ConfigError(f"RAG_EMBEDDER must be 'local' or 'openai', not {self.embedder!r}")
-        if self.generator not in {"auto", "extractive", "llm"}:
-            raise ConfigError(f"RAG_GENERATOR must be auto, extractive or llm, not {self.generator!r}")
+        if self.generator not in {"auto", "extractive", "llm", "local"}:
+            raise ConfigError(f"RAG_GENERATOR must be auto, extractive, llm or local, not {self.generator!r}")
+        if self.local_threads < 1 or self.local_ctx < 512 or self.local_idle <= 0 or self.local_load_timeout <= 0:
+            raise ConfigError(
+                "RAG_LOCAL_THREADS must be at least 1, RAG_LOCAL_CTX at least 512, "
+                "and RAG_LOCAL_IDLE and RAG_LOCAL_LOAD_TIMEOUT positive"
+            )
+        if not 1 <= self.local_sentences <= 40:
+            raise ConfigError(f"RAG_LOCAL_SENTENCES must be between 1 and 40, not {self.local_sentences}")
         if self.verify not in {"rules", "llm"}:
             raise ConfigError(f"RAG_VERIFY must be rules or llm, not {self.verify!r}")
         if self.timeout <= 0:
@@ -234,9 +270,24 @@ class Settings:
         return bool(self.openai_api_key or self.openai_base_url)
 
     @property
+    def use_local(self) -> bool:
+        """Whether answers come from the local llama.cpp model (``RAG_GENERATOR=local``)."""
+        return self.generator == "local"
+
+    @property
     def use_llm(self) -> bool:
-        """Whether answers come from the LLM (explicitly, or by ``auto`` with OPENAI_* set)."""
-        return self.generator == "llm" or (self.generator == "auto" and self.llm_configured)
+        """Whether answers come from a model: the configured LLM (explicitly, or by ``auto`` with OPENAI_* set),
+        or the local one."""
+        return self.generator in {"llm", "local"} or (self.generator == "auto" and self.llm_configured)
+
+    @property
+    def model_label(self) -> str:
+        """The model answering, as people read it: the LLM's name, or the local model's file."""
+        if self.use_local:
+            from rag.local.weights import DEFAULT_MODEL
+
+            return "local " + (Path(self.local_model).name if self.local_model else DEFAULT_MODEL)
+        return self.model
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)

@@ -130,11 +130,39 @@ class Answer:
     timings: dict[str, float] = field(default_factory=dict)  #: seconds per stage (retrieve, generate)
     #: LLM tokens as the API reported them (prompt_tokens, completion_tokens); empty when none were reported.
     usage: dict[str, int] = field(default_factory=dict)
+    #: Who wrote ``text``: "reader" (a verbatim quote), "model" (a model's checked answer), "" (a refusal).
+    answered_by: str = ""
+    #: The model that answered (its name or file), when one did.
+    model: str = ""
+    #: The local engine: the reader's quote, shown at once while the model reads (``text`` is then the model's
+    #: checked answer, or this quote again when the model's answer did not hold).
+    quote: Answer | None = None
     hits: list[Hit] = field(default_factory=list, repr=False)
 
+    @property
+    def phrase(self) -> str:
+        """The answer in its fewest words: the phrase the reader marked, else a model's whole short answer
+        (markers removed); "" for a refusal or a quote with no phrase marked."""
+        if self.refused:
+            return ""
+        if self.answer_span is not None:
+            return self.text[self.answer_span[0] : self.answer_span[1]]
+        if self.answered_by == "model":
+            from rag.cite.cite import strip_markers
+
+            return strip_markers(self.text)
+        return ""
+
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        quote = self.quote
+        self.quote = None
+        try:
+            data = asdict(self)
+        finally:
+            self.quote = quote
         data.pop("hits")
+        data["quote"] = quote.to_dict() if quote is not None else None
+        data["answer_phrase"] = self.phrase
         return data
 
 
@@ -265,6 +293,9 @@ class StorySummary:
     signals: Newsworthiness | None = None  #: why it ranks where it does
     sources: list[Source] = field(default_factory=list)  #: its independent articles, as in ``articles``
     centroid: list[float] = field(default_factory=list, repr=False)  #: for matching stories next time
+    #: Who wrote its sentences in an LLM brief: "model" (the model's checked sentences) or "quoted" (the extractive
+    #: story, quoted from the articles, when no sentence of the model's passed the checks); "" in an extractive brief.
+    written_by: str = ""
 
 
 @dataclass

@@ -46,9 +46,9 @@ class ExtractiveGenerator:
     ) -> Answer | None:
         """The refusal when the reader judges these articles cannot answer the question, else None: the LLM
         engine asks this before calling its model, so an unanswerable question costs no call."""
-        return self._read(question, hits, on_text, engine, follow_up)[1]
+        return self.read(question, hits, on_text, engine, follow_up)[1]
 
-    def _read(
+    def read(
         self, question: str, hits: Sequence[Hit], on_text: OnText | None, engine: str, follow_up: FollowUp | None
     ) -> tuple[Reading, Answer | None]:
         """The reader's reading, and the refusal when it falls below the threshold. A follow-up is read as its
@@ -66,9 +66,13 @@ class ExtractiveGenerator:
         *,
         follow_up: FollowUp | None = None,
     ) -> Answer:
-        reading, refused = self._read(question, hits, on_text, self.name, follow_up)
+        reading, refused = self.read(question, hits, on_text, self.name, follow_up)
         if refused is not None:
             return refused
+        return self.quote(question, reading, hits, on_text)
+
+    def quote(self, question: str, reading: Reading, hits: Sequence[Hit], on_text: OnText | None = None) -> Answer:
+        """The answer quoting the reader's best sentence (and at most one more), its answer phrase marked."""
         chosen = [reading.ranked[0]]
         second = supporting(reading, *self.reader.support)
         if second is not None:
@@ -96,6 +100,7 @@ class ExtractiveGenerator:
             engine=self.name,
             answer_span=(lo, hi) if hi > lo else None,
             answerable=reading.answerable,
+            answered_by="reader",
             hits=list(hits),
         )
 

@@ -203,6 +203,8 @@ class LLMGenerator:
             engine=self.name,
             unsupported=run.unsupported,
             claims=run.claims,
+            answered_by="model",
+            model=self.model.name,
             hits=list(hits),
         )
 

@@ -160,8 +160,9 @@ def brief_from_store(
     max_words: int | None = None,
     max_stories: int | None = None,
 ) -> Briefing:
-    """The brief of a date window of the pipeline's store, extractive or (with ``chat_model``) by the LLM;
-    the budget defaults to the settings' (``RAG_BRIEF_WORDS``, ``RAG_BRIEF_STORIES``)."""
+    """The brief of a date window of the pipeline's store, extractive or (with ``chat_model``) by the LLM, a story
+    whose model summary does not pass the checks quoted from the articles as the extractive brief has it; the
+    budget defaults to the settings' (``RAG_BRIEF_WORDS``, ``RAG_BRIEF_STORIES``)."""
     day, since, until, articles = window(pipeline.store, date=date, since=since, until=until)
     if previous is None:
         previous = load_previous(previous_dir, since)
@@ -170,17 +171,18 @@ def brief_from_store(
     def idf(term: str) -> float:  # the lexical index is built on first use
         return float(pipeline.retriever.lexical.idf(term))
 
+    from rag.brief.brief_extractive import ExtractiveBriefer
+
     reducer = None
     summarizer: Summarizer
+    extractive = ExtractiveBriefer(pipeline.embedder, idf=idf)
     if chat_model is not None:
         from rag.brief.brief_llm import LLMBriefer
 
-        llm = LLMBriefer(pipeline.settings, chat_model)
+        llm = LLMBriefer(pipeline.settings, chat_model, fallback=extractive)  # tells the stories the model could not
         summarizer, reducer = llm, llm.reduce
     else:
-        from rag.brief.brief_extractive import ExtractiveBriefer
-
-        summarizer = ExtractiveBriefer(pipeline.embedder, idf=idf)
+        summarizer = extractive
     return make_brief(
         articles,
         vectors,

@@ -1,6 +1,10 @@
 """Briefing output: Markdown (default), a self-contained HTML page (phone-friendly, works offline, a table
 of contents, each story's sources linked), the same HTML as a fragment for the web app's Briefing tab, and
-JSON. Article text is made inert in each (escaped HTML, backslash-escaped Markdown, only http(s) links)."""
+JSON. Article text is made inert in each (escaped HTML, backslash-escaped Markdown, only http(s) links).
+
+In an LLM brief, a story the model could not tell (no sentence of its passed the checks) is quoted from the
+articles instead, and each format says so under its coverage line (JSON: ``written_by``); an extractive brief,
+whose stories are all quoted, carries no such note and no ``written_by``."""
 
 from __future__ import annotations
 
@@ -41,6 +45,15 @@ def _coverage(s: StorySummary) -> str:
     outlets = ", ".join(s.outlets) if s.outlets else "outlet unknown"
     dup = f", {len(s.duplicates)} reprint(s) collapsed" if s.duplicates else ""
     return f"Covered by {outlets} ({n} article{'s' if n != 1 else ''}{dup})"
+
+
+#: Under a story of an LLM brief told by the extractive fallback (``StorySummary.written_by == "quoted"``).
+QUOTED_NOTE = "Quoted from the articles: the model's summary of this story did not pass the checks"
+
+
+def written_note(s: StorySummary) -> str:
+    """What a reader is told about who wrote the story's sentences: "" unless they are the LLM brief's quotes."""
+    return QUOTED_NOTE if s.written_by == "quoted" else ""
 
 
 def _first_source(s: StorySummary) -> str:
@@ -112,6 +125,8 @@ def to_markdown(brief: Briefing) -> str:
     for n, s in enumerate(brief.stories, start=1):
         tag = "DEVELOPING" if s.status == "developing" else "NEW"
         lines += [f"## {n}. {md_text(s.headline)} · {tag}", "", f"*{md_text(_coverage(s))}*", ""]
+        if note := written_note(s):
+            lines += [f"*{md_text(note)}.*", ""]
         lines += [md_text(" ".join(s.sentences)), ""]
         for m in s.moved:
             lines += [f"- **Number moved** — {md_text(moved_text(m))}"]
@@ -152,9 +167,19 @@ def _page(brief: Briefing) -> dict[str, Any]:
         "title": window_title(brief),
         "counts": _counts(brief, window),
         "coverage": _coverage,
+        "written_note": written_note,
         "moved_text": moved_text,
         "source": _source,
     }
+
+
+def to_json(brief: Briefing) -> dict[str, Any]:
+    """The brief as saved: its fields, a story's ``written_by`` only where it says something (an LLM brief)."""
+    data = brief.to_dict()
+    for s in [*data["stories"], *data["more"]]:
+        if not s.get("written_by"):
+            s.pop("written_by", None)
+    return data
 
 
 def render(brief: Briefing, fmt: str) -> str:
@@ -163,5 +188,5 @@ def render(brief: Briefing, fmt: str) -> str:
     if fmt == "html":
         return to_html(brief)
     if fmt == "json":
-        return json.dumps(brief.to_dict(), indent=2, ensure_ascii=False)
+        return json.dumps(to_json(brief), indent=2, ensure_ascii=False)
     raise ValueError(f"unknown format {fmt!r}")

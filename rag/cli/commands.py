@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
 import threading
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from rag import render
@@ -35,7 +38,11 @@ def cmd_config(args: argparse.Namespace, settings: Settings) -> int:
     width = max(len(r[0]) for r in rows)
     for env, value, source, help_text in rows:
         print(f"{env:<{width}}  {value or '(empty)'}  [{source}]  {help_text}")
-    print(f"answers by: {'LLM ' + settings.model if settings.use_llm else 'extractive (no LLM configured)'}")
+    if settings.use_local:
+        by = f"the reader's quote, then the {settings.model_label} model (llama.cpp on this machine)"
+    else:
+        by = "LLM " + settings.model if settings.use_llm else "extractive (no LLM configured)"
+    print(f"answers by: {by}")
     return 0
 
 
@@ -73,11 +80,13 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
     embedder = make_embedder(settings)
     warm = warmup.start(settings, embedder)  # the models load while the pipeline imports and the store opens
+    local = local_client(settings)
+    loading = local.warm_in_background() if local is not None else None  # the local model loads meanwhile too
     from rag.pipeline import Pipeline
 
     phases.mark("imports")
     try:
-        pipeline = Pipeline.from_settings(settings, embedder=embedder, read_only=True)
+        pipeline = Pipeline.from_settings(settings, embedder=embedder, read_only=True, chat_model=local)
     except BaseException:
         # A store that cannot open ends the command, but not while the thread is still inside ONNX Runtime:
         # the interpreter's shutdown should not race a native session build.
@@ -90,11 +99,18 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     _ = pipeline.retriever.lexical
     phases.mark("index load")
     # The extractive answer takes a fraction of a second: printed whole, its answer phrase can be marked.
-    stream = not args.json and not args.no_stream and pipeline.generator.name == "llm"
+    stream = not args.json and not args.no_stream and pipeline.generator.name in STREAMING
     answer = pipeline.ask(question, filters=filters_of(args, pipeline.store), on_text=_writer() if stream else None)
     for note in answer.notes:
         print(f"rag: note: {note}", file=sys.stderr)
     phases.mark("answer")
+    if local is not None and loading is not None:
+        if local.cold_load_s is not None:
+            phases.rows.append((f"of which: local model cold load (beside the rest), {local.cold_load_s:.1f}s", 0, 0))
+        for step in ("read", "first_token", "model"):
+            if f"generate:{step}" in answer.timings:
+                seconds = answer.timings[f"generate:{step}"]
+                phases.rows.append((f"of which: {step.replace('_', ' ')}, {seconds:.2f}s", 0.0, 0.0))
     if args.json:
         data = answer.to_dict()
         if args.timings:
@@ -123,8 +139,16 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     warmup.start(settings, pipeline.embedder)  # the models load while the first question is typed
     convo = Conversation(pipeline, chat_model=chat_model, filters=filters_of(args, pipeline.store))
     interactive = sys.stdin.isatty()
-    engine = f"LLM {settings.model}" if settings.use_llm else "extractive answers"
+    if settings.use_local:
+        engine = f"the reader's quote, then {settings.model_label}"
+    else:
+        engine = f"LLM {settings.model}" if settings.use_llm else "extractive answers"
     print(f"rag chat ({engine}, {pipeline.store.count_articles()} articles). /sources /reset /quit")
+    with holding_local(settings, chat_model):
+        return _chat_loop(convo, pipeline, interactive)
+
+
+def _chat_loop(convo: Any, pipeline: Any, interactive: bool) -> int:
     while True:
         try:
             line = input("you> " if interactive else "")
@@ -152,7 +176,7 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
         if line.startswith("/"):
             print("commands: /sources /reset /quit")
             continue
-        stream = pipeline.generator.name == "llm"
+        stream = pipeline.generator.name in STREAMING
         try:
             print("rag> ", end="", flush=True)
             answer = convo.ask(line, on_text=_writer() if stream else None)
@@ -225,7 +249,43 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     print(f"rag serve: {url}{token}; API docs at {url}docs; Ctrl-C stops", file=sys.stderr)
     if args.open:
         threading.Timer(1.5, webbrowser.open, [url]).start()
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    with holding_local(settings, chat_model):
+        uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+def cmd_local(args: argparse.Namespace, settings: Settings) -> int:
+    """``rag local status|start|stop``: the local model's server."""
+    from rag.local import client
+
+    if args.action == "stop":
+        stopped = client.stop(settings)
+        if args.json:
+            print(json.dumps({"stopped": stopped}))
+        else:
+            print("stopped the local model's server" if stopped else "no local model's server was running")
+        return 0
+    if args.action == "start":
+        endpoint = client.ensure(settings, on_phase=_phase_line)
+        loaded = f"loaded in {endpoint.cold_load_s:.1f}s" if endpoint.cold_load_s is not None else "already running"
+        if not args.json:
+            print(f"local model {endpoint.model.name}: {loaded} (pid {endpoint.pid}); `rag local stop` stops it")
+    state = client.status(settings)
+    if args.json:
+        print(json.dumps(state, indent=2))
+    elif args.action == "status":
+        if not state["running"]:
+            print(
+                f"no local model's server is running ({state['folder']}); "
+                "the first `--engine local` question starts one"
+            )
+        else:
+            print(
+                f"running: {Path(state['model']).name}, pid {state['pid']}, {state['threads']} threads, context "
+                f"{state['ctx']} tokens; loaded in {state['load_s']:.1f}s, up {state['up_s']:.0f}s, idle "
+                f"{state['idle_s']:.0f}s of {state['idle_limit_s']:.0f}s"
+                + (f"; held by {len(state['leases'])} chat/serve process(es)" if state["leases"] else "")
+            )
     return 0
 
 
@@ -238,13 +298,54 @@ class NoGenerator:
         raise RuntimeError("this command does not answer questions")
 
 
+#: Engines whose answers are streamed as they are checked (the extractive one prints whole, its phrase marked).
+STREAMING = frozenset({"llm", "local"})
+
+
 def llm_client(settings: Settings) -> Any:
-    """The configured LLM client, or None for extractive answers."""
+    """The configured LLM client (the local model's loads in the background at once), or None for extractive
+    answers."""
     if not settings.use_llm:
         return None
     from rag.provider import chat_model
 
-    return chat_model(settings)
+    model = chat_model(settings, on_phase=_phase_line)
+    warm = getattr(model, "warm_in_background", None)
+    if warm is not None:
+        warm()
+    return model
+
+
+def local_client(settings: Settings) -> Any:
+    """The local model's client for ``rag ask`` (None for other engines); its cold load is said on stderr. A
+    ``RAG_LOCAL_MODEL`` file that cannot be a model ends the command here, before anything is answered."""
+    if not settings.use_local:
+        return None
+    from rag.local import weights
+    from rag.local.client import require_xllamacpp
+    from rag.local.model import LocalChat
+
+    require_xllamacpp()
+    if settings.local_model and settings.local_model not in weights.MODELS:
+        weights.custom_model(settings.local_model)
+
+    return LocalChat(settings, on_phase=_phase_line)
+
+
+def _phase_line(text: str) -> None:
+    print(f"rag: {text}", file=sys.stderr, flush=True)
+
+
+@contextlib.contextmanager
+def holding_local(settings: Settings, chat_model: Any) -> Iterator[None]:
+    """Keep the local model loaded while this command runs (``rag chat``, ``rag serve``)."""
+    if not settings.use_local or chat_model is None:
+        yield
+        return
+    from rag.local import client
+
+    with client.lease(settings):
+        yield
 
 
 def _writer() -> Any:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from rag import dates
-from rag.cli.commands import cmd_ask, cmd_chat, cmd_config, cmd_ingest, cmd_serve, cmd_status
+from rag.cli.commands import cmd_ask, cmd_chat, cmd_config, cmd_ingest, cmd_local, cmd_serve, cmd_status
 from rag.cli.reports import cmd_bench, cmd_brief, cmd_eval, cmd_train_briefer, cmd_train_reader
 
 
@@ -53,9 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     g.add_argument(
         "--engine",
-        choices=["auto", "extractive", "llm"],
+        choices=["auto", "extractive", "llm", "local"],
         default=argparse.SUPPRESS,
-        help="answerer: extractive quotes sources verbatim; llm needs OPENAI_API_KEY or OPENAI_BASE_URL",
+        help="answerer: extractive quotes sources verbatim; llm needs OPENAI_API_KEY or OPENAI_BASE_URL; local "
+        "runs a llama.cpp model on this machine (pip install -e '.[local]') after the reader's quote (RAG_GENERATOR)",
     )
 
     filters = _Parser(add_help=False)
@@ -187,6 +188,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("suites", nargs="*", type=Path, metavar="SUITE", help="YAML suite files")
     p.add_argument("--dataset", type=Path, action="append", default=[], help="a dataset folder (repeatable)")
     p.add_argument("--limit", type=int, default=0, help="only the first N questions of a dataset")
+    p.add_argument(
+        "--sample", type=int, default=0, help="N questions of a dataset spread evenly over it (every week represented)"
+    )
     p.add_argument("--json", action="store_true", help="print the full report as JSON")
     p.add_argument(
         "--report",
@@ -274,6 +278,20 @@ def build_parser() -> argparse.ArgumentParser:
     _training_data(p)
     p.add_argument("--folds", type=int, default=5, help="cross-validation folds over blocks of weeks (default 5)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+
+    p = sub.add_parser(
+        "local",
+        parents=[common],
+        help="the local model's server: start (load) it, stop it, or show it",
+        description="The local engine (--engine local) keeps its llama.cpp model loaded in a server on loopback "
+        "between commands: the first question starts it (a cold load of several seconds), later ones reuse it, and it "
+        "stops after RAG_LOCAL_IDLE seconds unused (default 900) unless a `rag chat` or `rag serve` holds it. "
+        "`start` loads it now (joining the pinned model's parts the first time); `stop` stops it; `status` shows "
+        "the model, its threads, uptime and idle time.",
+    )
+    p.set_defaults(func=cmd_local)
+    p.add_argument("action", choices=["status", "start", "stop"], help="what to do")
+    p.add_argument("--json", action="store_true", help="print the state as JSON")
 
     p = sub.add_parser(
         "serve",

@@ -80,6 +80,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         suites=tuple(args.suites),
         datasets=tuple(args.dataset),
         limit=args.limit,
+        sample=args.sample,
         reports=tuple(args.report),
         check=args.check,
         update_baseline=args.update_baseline,

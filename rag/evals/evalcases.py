@@ -139,8 +139,10 @@ def _list(value: object) -> list[object]:
     return list(value) if isinstance(value, list | tuple) else [value]
 
 
-def load_dataset(directory: Path, limit: int = 0, unanswerable: bool = False) -> Suite:
+def load_dataset(directory: Path, limit: int = 0, unanswerable: bool = False, sample: int = 0) -> Suite:
     """A dataset's quiz questions as cases: the gold answer is the fact, the question date the as-of.
+    ``limit``: the first N questions; ``sample``: N questions spread evenly over the whole set (every week
+    represented, the same ones every run).
 
     ``unanswerable``: every article holding a question's gold answer is hidden from it, so the right behaviour
     is a refusal (same store as the normal run)."""
@@ -172,6 +174,8 @@ def load_dataset(directory: Path, limit: int = 0, unanswerable: bool = False) ->
         except (KeyError, ValueError, TypeError) as exc:
             raise ConfigError(f"{questions}:{n}: invalid question record ({exc})") from None
     name = f"dataset:{directory.name}" + (":unanswerable" if unanswerable else "")
+    if sample and sample < len(cases):
+        cases = [cases[i * len(cases) // sample] for i in range(sample)]
     return Suite(name, cases[:limit] if limit else cases, [articles], str(directory), store=f"dataset:{directory.name}")
 
 

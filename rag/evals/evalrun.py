@@ -31,6 +31,7 @@ class EvalRequest:
     suites: tuple[Path, ...] = ()  #: YAML suite files; "claims" names the shipped claims suite
     datasets: tuple[Path, ...] = ()  #: dataset folders (articles.jsonl + questions.jsonl)
     limit: int = 0  #: only the first N questions of a dataset (0: all)
+    sample: int = 0  #: N questions of a dataset spread evenly over it (0: all)
     reports: tuple[Path, ...] = ()  #: report files, .json or .html (with several jobs: one per job, and an index)
     check: bool = False  #: hold each report to its baseline
     update_baseline: bool = False  #: write each report's gated metrics as its new baseline
@@ -123,7 +124,7 @@ class EvalRun:
                 jobs.append(Job(suite.name, partial(self._qa, suite)))
         for d in [] if claims_only else request.datasets:
             for hidden in (False, True) if request.unanswerable else (False,):
-                suite = load_dataset(d, request.limit, unanswerable=hidden)
+                suite = load_dataset(d, request.limit, unanswerable=hidden, sample=request.sample)
                 jobs.append(Job(suite.name, partial(self._qa, suite)))
             if request.briefs:
                 briefs = partial(evalbrief.run_dataset, d, settings, limit=request.limit, log=self.log)

@@ -52,6 +52,9 @@ class CaseResult:
     #: A case with its answer's articles hidden: some retrieved passage still holds every word of the gold answer
     #: (None for other cases). Such a case may be answerable after all, in other words than the gold's.
     answer_words_left: bool | None = None
+    #: Every required fact is in the answer's phrase (the reader's marked phrase, or a model's short answer).
+    phrase_passed: bool = False
+    phrase: str = ""
 
 
 @dataclass
@@ -134,7 +137,13 @@ def score_case(case: Case, answer: Answer, ranked: list[Chunk], resolve: Callabl
         hit = any(any(m) for m in marks[:K])
         recall = sum(any(m[i] for m in marks[:K]) for i in range(len(case.evidence))) / len(case.evidence)
         rr = reciprocal_rank([any(m) for m in marks], 10)
+    phrase = answer.phrase
+    phrase_passed = (
+        case.expect == "answer" and bool(case.facts) and bool(phrase) and all(f.found_in(phrase) for f in case.facts)
+    )
     return CaseResult(
+        phrase_passed=phrase_passed and not unresolved,
+        phrase=phrase,
         answer_words_left=words_left(case.hidden_answer, ranked) if case.hidden_answer else None,
         id=case.id,
         kind=case.kind,
@@ -158,6 +167,11 @@ def score_case(case: Case, answer: Answer, ranked: list[Chunk], resolve: Callabl
         follow_up=bool(case.history),
         standalone=answer.standalone_question,
     )
+
+
+def total_seconds(timings: dict[str, float]) -> float:
+    """A case's time: its stages, not their parts ("generate:model" is inside "generate")."""
+    return sum(v for k, v in timings.items() if ":" not in k)
 
 
 def words_left(answer: str, ranked: list[Chunk]) -> bool:
@@ -186,6 +200,7 @@ def summarise(arm: ArmResult) -> None:
         "cases": float(len(cases)),
         "accuracy": frac([c.passed for c in cases]),
         "answer_accuracy": frac([c.passed for c in answerable]),
+        "answer_phrase_accuracy": frac([c.phrase_passed for c in answerable]),
         f"hit@{K}": frac([bool(c.hit) for c in with_evidence]),
         f"recall@{K}": mean([c.recall or 0.0 for c in with_evidence]) if with_evidence else None,
         "mrr@10": mean([c.rr or 0.0 for c in with_evidence]) if with_evidence else None,
@@ -208,7 +223,7 @@ def summarise(arm: ArmResult) -> None:
         "completion_tokens": float(sum(c.completion_tokens for c in cases)),
     }
     for stage in [*stages, "total"]:
-        values = [sum(c.timings.values()) if stage == "total" else c.timings.get(stage, 0.0) for c in cases]
+        values = [total_seconds(c.timings) if stage == "total" else c.timings.get(stage, 0.0) for c in cases]
         s[f"{stage}_p50_ms"] = percentile(values, 50) * 1000
         s[f"{stage}_p95_ms"] = percentile(values, 95) * 1000
     for key in ("faithfulness", "relevance"):

@@ -193,7 +193,7 @@ def meta(suite: Suite, settings: Settings, pipeline: Pipeline) -> dict[str, Any]
         "source": suite.source,
         "cases": len(suite.cases),
         "engine": pipeline.generator.name,
-        "model": settings.model if pipeline.generator.name == "llm" else "extractive",
+        "model": settings.model_label if settings.use_llm and pipeline.generator.name != "extractive" else "extractive",
         "commit": source_commit(),
         "settings_fingerprint": hashlib.sha256(json.dumps(fingerprint, sort_keys=True).encode()).hexdigest()[:12],
         "settings": fingerprint,

@@ -251,7 +251,7 @@ class Desk:
             "chunks": store.count_chunks(),
             "newest": newest.isoformat() if newest else "",
             "engine": self.pipeline.generator.name,
-            "model": self.settings.model if self.pipeline.generator.name == "llm" else "",
+            "model": self.settings.model_label if self.pipeline.generator.name in {"llm", "local"} else "",
             "store": "chroma server" if self.settings.chroma_url else "embedded",
             "conversations": len(self.sessions),
         }

@@ -15,6 +15,7 @@
   let sourceRequest = 0;
   let briefLoaded = false;
   let tokenPrompt = null;
+  let serverEngine = null; // what /api/health last said answers: "extractive", "llm" or "local"
 
   function newId() {
     const bytes = new Uint8Array(12);
@@ -183,19 +184,70 @@
     return list;
   }
 
+  // The model's text kept aside (it failed its checks), behind a toggle, with why each claim failed.
+  function unverifiedToggle(summary, answer) {
+    const details = el("details", { class: "unverified-text" });
+    details.append(el("summary", {}, summary));
+    details.append(el("p", { class: "unverified" }, el("strong", { class: "badge" }, "Unverified"), " ", answer.unverified_text));
+    // Why: each failing claim's reasons (the claim itself named when it is not the whole text shown above).
+    const failed = (answer.claims || []).filter((c) => !c.supported);
+    const list = el("ul", { class: "why", "aria-label": "Why it failed its checks" });
+    const whole = (c) => c.text.replace(/\s*\[\d+\]/g, "").trim() === answer.unverified_text.trim();
+    for (const c of failed) {
+      const why = (c.reasons || []).join("; ") || "it did not pass the checks";
+      list.append(el("li", {}, failed.length === 1 && whole(c) ? `Why: ${why}` : `“${c.text}” — ${why}`));
+    }
+    if (failed.length) details.append(list);
+    return details;
+  }
+
+  // A labelled block of an answer: the reader's verbatim quote, or the model's checked answer.
+  function quoteBlock(...body) {
+    return el(
+      "section",
+      { class: "part reader-quote", "aria-label": "The reader's verbatim quote" },
+      el("p", { class: "part-label" }, el("span", { class: "part-badge quote-badge" }, "Reader's quote · verbatim from the article")),
+      ...body,
+    );
+  }
+
+  function modelBlock(name, ...body) {
+    const badge = el(
+      "span",
+      { class: "part-badge model-badge" },
+      "Model · ",
+      el("span", { class: "model-name" }, name || "local model"),
+      " · checked",
+    );
+    return el(
+      "section",
+      { class: "part model-answer", "aria-label": `The model's answer (${name || "local model"}), checked against the articles` },
+      el("p", { class: "part-label" }, badge),
+      ...body,
+    );
+  }
+
   function renderAnswer(box, answer) {
-    const byKey = new Map(answer.citations.map((c) => [c.key, c]));
-    const parts = [answerText(answer, byKey)];
+    // The quote's markers resolve against the answer's citations (the same keys), its own as a fallback.
+    const byKey = new Map((answer.quote ? answer.quote.citations : []).map((c) => [c.key, c]));
+    for (const c of answer.citations) byKey.set(c.key, c);
+    const parts = [];
+    // The local engine: the reader's quote first, then the model's checked answer in its own block; or, when the
+    // model's answer did not hold, the quote alone is the answer and the model's text waits behind a toggle.
+    // (An LLM engine's answer is the model's alone, shown as before.)
+    const local = answer.engine === "local";
+    const byModel = local && answer.answered_by === "model";
+    const failedModel = local && !answer.refused && !byModel && Boolean(answer.unverified_text);
+    if (answer.quote) parts.push(quoteBlock(answerText(answer.quote, byKey)));
+    if (byModel) parts.push(modelBlock(answer.model, answerText(answer, byKey)));
+    else if (failedModel) parts.push(quoteBlock(answerText(answer, byKey)));
+    else parts.push(answerText(answer, byKey));
     for (const note of answer.notes || []) parts.push(el("p", { class: "note" }, `Note: ${note}`));
-    if (answer.refused && answer.unverified_text) {
+    if (failedModel) {
+      parts.push(unverifiedToggle("Show the local model's unverified answer (it failed its checks)", answer));
+    } else if (answer.refused && answer.unverified_text) {
       // Every sentence failed its checks: the refusal stands; the model's text only behind a toggle.
-      const details = el("details", { class: "unverified-text" });
-      details.append(el("summary", {}, "Show the model's unverified text (it failed every check)"));
-      details.append(el("p", { class: "unverified" }, el("strong", { class: "badge" }, "Unverified"), " ", answer.unverified_text));
-      const list = el("ul", { class: "why" });
-      for (const c of answer.claims || []) if (!c.supported) list.append(el("li", {}, `${c.text}: ${c.reasons.join("; ")}`));
-      details.append(list);
-      parts.push(details);
+      parts.push(unverifiedToggle("Show the model's unverified text (it failed every check)", answer));
     }
     if ((answer.claims || []).some((c) => c.llm)) {
       const list = el("ul", { class: "model-check", "aria-label": "Model check, beside the rules" });
@@ -219,6 +271,22 @@
     box.replaceChildren(...parts);
   }
 
+  // What the local engine streams: the reader's quote, then "\n\nModel (<name>, checked): " and the model's
+  // sentences (rag/answer/local.py). Once that label has arrived the stream is shown as the two labelled parts
+  // the final answer has; the node the model's text goes on streaming into is returned.
+  const STREAM_PARTS = /^(?:([\s\S]*?)\n\n)?Model \(([^\n]*?), checked\): ([\s\S]*)$/;
+
+  function splitStream(box, text, streamed) {
+    const m = serverEngine === "local" || serverEngine === null ? STREAM_PARTS.exec(streamed) : null;
+    if (!m) return null;
+    const quoted = (m[1] || "").trim();
+    const modelText = el("p", { class: "text streamed streaming" });
+    text.classList.remove("streaming");
+    text.replaceChildren(quoted);
+    box.replaceChildren(...(quoted ? [quoteBlock(text)] : []), modelBlock(m[2], modelText));
+    return modelText;
+  }
+
   function showError(box, message) {
     box.append(el("p", { class: "error", role: "alert" }, message));
   }
@@ -228,8 +296,10 @@
     $("send").disabled = true;
     $("welcome").hidden = true;
     const answer = el("div", { class: "answer", "aria-busy": "true" });
-    const text = el("p", { class: "text streaming" });
+    const text = el("p", { class: "text streamed streaming" });
     answer.append(text);
+    let streamed = "";
+    let split = null; // the local engine's two parts, once the model's label has arrived
     const turn = el("li", { class: "turn" }, el("p", { class: "question" }, question), answer);
     $("log").append(turn);
     turn.scrollIntoView({ block: "end" });
@@ -246,7 +316,10 @@
       if (!response.ok) throw new Error(await errorOf(response));
       for await (const { event, data } of events(response)) {
         if (event === "text") {
-          text.append(data.text);
+          streamed += data.text;
+          split = split || splitStream(answer, text, streamed);
+          if (split) split.textContent = STREAM_PARTS.exec(streamed)[3];
+          else text.append(data.text);
           turn.scrollIntoView({ block: "end" });
         } else if (event === "answer") {
           renderAnswer(answer, data);
@@ -257,7 +330,7 @@
     } catch (err) {
       showError(answer, err.message || String(err));
     } finally {
-      text.classList.remove("streaming");
+      for (const node of answer.querySelectorAll(".streaming")) node.classList.remove("streaming");
       answer.removeAttribute("aria-busy");
       busy = false;
       $("send").disabled = false;
@@ -498,8 +571,14 @@
         return;
       }
       const h = await response.json();
+      serverEngine = h.engine;
       const newest = h.newest ? ` · newest ${h.newest}` : "";
-      const engine = h.engine === "llm" ? `LLM ${h.model}` : "quoted answers (no LLM)";
+      const engine =
+        h.engine === "llm"
+          ? `LLM ${h.model}`
+          : h.engine === "local"
+            ? `verbatim quotes, then ${h.model || "a local model"} (checked)`
+            : "quoted answers (no LLM)";
       $("status").textContent = `${plural(h.articles, "article")}${newest} · ${engine}`;
     } catch {
       $("status").textContent = "The server cannot be reached.";

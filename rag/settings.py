@@ -147,7 +147,7 @@ class Settings:
         metadata={"env": "RAG_LOCAL_LOAD_TIMEOUT", "help": "local engine: seconds a cold load may take"},
     )
     local_sentences: int = dataclasses.field(
-        default=6,
+        default=8,
         metadata={"env": "RAG_LOCAL_SENTENCES", "help": "local engine: the reader's best sentences the model reads"},
     )
     openai_api_key: str = dataclasses.field(

@@ -371,18 +371,21 @@ def test_an_unfaithful_reply_is_not_shown_as_supported(
     assert any("20,000" in r for r in reasons), reasons  # the reason names the number that is not there
 
 
-def test_the_refusal_sentence_leaves_the_quote_standing_with_a_note(
-    tmp_path: Path, local: Make, embedder: LocalMiniLM
+@pytest.mark.parametrize("reply", [CANNOT_ANSWER, "I cannot answer this from the sentences given."])
+def test_the_model_finding_no_answer_is_a_refusal_that_keeps_the_quote_shown(
+    tmp_path: Path, local: Make, embedder: LocalMiniLM, reply: str
 ) -> None:
-    settings = local(tiny(tmp_path, CANNOT_ANSWER))
+    settings = local(tiny(tmp_path, reply))
     pipeline, _ = engine(settings, embedder)
     pieces: list[str] = []
     answer = pipeline.ask(Q, on_text=pieces.append)
-    assert answer.answered_by == "reader" and not answer.refused and answer.text.startswith(QUOTE_START)
-    assert any("found no answer" in n for n in answer.notes)
-    assert answer.unverified_text == "" and CANNOT_ANSWER not in answer.text
-    assert "found no answer" in "".join(pieces)
-    assert_verbatim(pipeline, answer)
+    assert answer.refused and answer.text == CANNOT_ANSWER and answer.answered_by == ""
+    assert answer.quote is not None and answer.quote.text.startswith(QUOTE_START)  # what was shown first
+    assert answer.closest and any("found no answer" in n for n in answer.notes)
+    assert answer.unverified_text == ""
+    streamed = "".join(pieces)
+    assert streamed.startswith(QUOTE_START) and streamed.endswith(CANNOT_ANSWER)
+    assert_verbatim(pipeline, answer.quote)
 
 
 def test_a_planted_instruction_is_never_shown_to_the_model_and_never_supports(

@@ -9,10 +9,10 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from rag.cite.meaning import coverage, disagreements
-from rag.cite.words import content_roots
+from rag.cite.meaning import coverage, disagreements, name_in
+from rag.cite.words import content_roots, tokens
 from rag.ingest.sentences import split_spans
-from rag.text import MARKER
+from rag.text import MARKER, STOPWORDS
 from rag.types import Article, Chunk, Citation, ClaimCheck, Hit
 
 # Markers a model puts after the full stop belong to the sentence before it: "Kursk. [1]" → "Kursk [1]."
@@ -23,6 +23,11 @@ MIN_COVERAGE = 0.5
 #: A span joins a second sentence only if that adds this many of the claim's content words, and this share.
 PAIR_GAIN_WORDS = 3
 PAIR_GAIN_SHARE = 0.2
+#: A claim answering a question on a source that lacks some of the question's words (``check_answer``): the
+#: source must still hold this share of the question's words the claim uses, so that it is about what was asked.
+ANCHOR = 0.5
+#: A claim of at least this many content words that shares none with the question does not answer it.
+OFF_QUESTION_WORDS = 5
 #: Spans this far below the best overlap are not tried: a claim is about the sentence it matches best.
 SEARCH_MARGIN = 0.15
 
@@ -190,6 +195,11 @@ class ClaimChecker:
 
     sources: Sequence[Chunk]
     add: Callable[[Citation], int]
+    #: The question the claims answer: its words are what was asked, not what the sources must say. A claim that
+    #: fails its checks is tried again with them left out ("Manchester United suffered a 7-0 defeat by Liverpool"
+    #: for "Which team suffered a 7-0 defeat by Liverpool?" must show "Manchester United" in its span); a claim
+    #: that adds nothing to the question never holds this way.
+    premise: str = ""
 
     def sentence(self, sentence: str) -> tuple[str, list[ClaimCheck]]:
         """The sentence re-keyed, and one check per claim in it."""
@@ -200,6 +210,18 @@ class ClaimChecker:
             supported = any(v.supported for _, v in verdicts)
             if not supported and len(verdicts) > 1:
                 supported = _jointly(text, [self.sources[k - 1] for k in valid], [v for _, v in verdicts])
+            off = off_question(text, self.premise) if self.premise else ""
+            if off:
+                supported, verdicts = False, [(k, Verdict(False, v.lo, v.hi, (off,), v.coverage)) for k, v in verdicts]
+            elif not supported and self.premise:
+                retried = [
+                    (k, check_answer(text, self.sources[k - 1].text, self.premise, self.sources[k - 1].title))
+                    for k in valid
+                ]
+                if any(v.supported for _, v in retried):
+                    verdicts, supported = [(k, v) for k, v in retried if v.supported], True
+                elif retried:
+                    verdicts = retried  # its reasons say what the claim adds that the source does not bear out
             new_keys = []
             for k, v in verdicts:
                 if supported and not v.supported and len(verdicts) > 1 and v.coverage < MIN_COVERAGE:
@@ -215,6 +237,78 @@ class ClaimChecker:
             checks.append(ClaimCheck(shown, new_keys, supported or not has_words(text), reasons))
         text = " ".join(out_text)
         return text, checks
+
+
+def check_answer(claim: str, source: str, premise: str = "", context: str = "") -> Verdict:
+    """``check``, and, when that fails, the same for what the claim adds to the ``premise`` (the question): the
+    question's common words need not be in the source, but the names and numbers the claim takes from it must be
+    there (or in ``context``, the article's title), so that the source is about what was asked, and what the
+    claim adds must hold there ("Arsenal suffered a 7-0 defeat by Liverpool" does not hold on a sentence that
+    names Arsenal but not the 7-0)."""
+    verdict = check(claim, source)
+    if verdict.supported or not premise:
+        return verdict
+    added = beyond(claim, premise)
+    if not content_roots(added):
+        return verdict
+    missing = premise_missing(claim, premise, source + " " + context)
+    if missing:
+        listed = ", ".join(dict.fromkeys(missing))
+        return Verdict(False, verdict.lo, verdict.hi, (f"{listed} (from the question) is not in the cited sentence",))
+    kept = content_roots(added)
+    taken = " ".join(
+        t.text for t in tokens(claim) if t.text[0].isalnum() and t.lower not in STOPWORDS and t.root not in kept
+    )
+    anchored = coverage(taken, source + " " + context) if taken else 1.0
+    if anchored < ANCHOR:
+        why = (
+            f"the cited sentence is not about what was asked (it has {anchored:.0%} of the question's words used here)"
+        )
+        return Verdict(False, verdict.lo, verdict.hi, (why,))
+    return check(added, source)  # when it fails too, its reasons are about what the claim adds
+
+
+def off_question(claim: str, question: str) -> str:
+    """Why a claim of several words is no answer to ``question`` at all (it shares no word with it), else ""."""
+    words = content_roots(strip_markers(claim))
+    if len(words) < OFF_QUESTION_WORDS or words & content_roots(question):
+        return ""
+    asked = tokens(question)
+    if any(t.capitalised and name_in(t, asked) for t in tokens(claim)):
+        return ""
+    return "it does not answer the question (it shares no word with it)"
+
+
+def premise_missing(claim: str, premise: str, source: str) -> list[str]:
+    """The names and numbers ``claim`` shares with ``premise`` that ``source`` lacks."""
+    asked = tokens(premise)
+    roots = {t.root for t in asked}
+    have = tokens(source)
+    have_roots = {t.root for t in have}
+    out = []
+    for t in tokens(claim):
+        taken = t.root in roots or (t.capitalised and name_in(t, asked))
+        named = t.text[0].isdigit() or (t.capitalised and not t.initial and t.lower not in STOPWORDS)
+        if taken and named and t.root not in have_roots and not (t.capitalised and name_in(t, have)):
+            out.append(t.text)
+    return out
+
+
+def beyond(claim: str, premise: str) -> str:
+    """What ``claim`` adds to ``premise`` (a question): its words less the content words the premise has (names
+    matched as names); function words, negations and the numbers and names the premise lacks kept in order."""
+    asked = tokens(premise)
+    roots = {t.root for t in asked if t.text[0].isalnum() and t.lower not in STOPWORDS}
+    kept = [
+        t.text
+        for t in tokens(claim)
+        if not (
+            t.text[0].isalnum()
+            and t.lower not in STOPWORDS
+            and (t.root in roots or (t.capitalised and name_in(t, asked)))
+        )
+    ]
+    return tidy(" ".join(kept))
 
 
 def _jointly(claim: str, chunks: Sequence[Chunk], verdicts: Sequence[Verdict]) -> bool:

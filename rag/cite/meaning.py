@@ -43,7 +43,7 @@ def coverage(claim: str, span: str) -> float:
         return 1.0
     have = tokens(span)
     roots = {t.root for t in have}
-    found = sum(1 for t in want if t.root in roots or (t.capitalised and _name_in(t, have)))
+    found = sum(1 for t in want if t.root in roots or (t.capitalised and name_in(t, have)))
     return found / len(want)
 
 
@@ -223,7 +223,7 @@ def _bare(word: str) -> str:
     return re.sub(r"['’]s$", "", word.lower()).replace(".", "")
 
 
-def _name_in(t: Token, have: Iterable[Token]) -> bool:
+def name_in(t: Token, have: Iterable[Token]) -> bool:
     """Whether name token ``t`` is among ``have``: the same word, its demonym ("Korea"/"Korean"), or an
     acronym of capitalised words there ("UN" for "United Nations")."""
     w = _bare(t.text)
@@ -260,7 +260,7 @@ def _names(claim: str, span: str, source: str) -> list[str]:
     missing: list[list[str]] = []
     last = -2
     for t in claim_tokens:
-        if _is_name(t, claim_tokens, source_tokens) and not _name_in(t, span_tokens):
+        if _is_name(t, claim_tokens, source_tokens) and not name_in(t, span_tokens):
             if t.index == last + 1 and missing:
                 missing[-1].append(t.text)
             else:

@@ -89,7 +89,8 @@ class OpenAIChat:
     """``ChatModel`` over the OpenAI chat-completions API (through ``langchain_openai``), with a
     whole-request deadline, our own retries within it, error mapping and cancellation."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, max_tokens: int | None = None) -> None:
+        """``max_tokens`` caps each reply (the local server's: a small model can run on to the context's end)."""
         from langchain_openai import ChatOpenAI
 
         self.settings = settings
@@ -102,6 +103,7 @@ class OpenAIChat:
             max_retries=0,  # retried here, within the deadline
             streaming=True,
             stream_usage=True,
+            max_tokens=max_tokens,  # type: ignore[call-arg]
         )
 
     @property

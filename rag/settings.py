@@ -146,8 +146,15 @@ class Settings:
         default=180.0,
         metadata={"env": "RAG_LOCAL_LOAD_TIMEOUT", "help": "local engine: seconds a cold load may take"},
     )
+    local_max_tokens: int = dataclasses.field(
+        default=320,
+        metadata={
+            "env": "RAG_LOCAL_MAX_TOKENS",
+            "help": "local engine: the most tokens one reply may have (a brief's story is the longest)",
+        },
+    )
     local_sentences: int = dataclasses.field(
-        default=8,
+        default=4,
         metadata={"env": "RAG_LOCAL_SENTENCES", "help": "local engine: the reader's best sentences the model reads"},
     )
     openai_api_key: str = dataclasses.field(
@@ -226,6 +233,8 @@ class Settings:
                 "RAG_LOCAL_THREADS must be at least 1, RAG_LOCAL_CTX at least 512, "
                 "and RAG_LOCAL_IDLE and RAG_LOCAL_LOAD_TIMEOUT positive"
             )
+        if self.local_max_tokens < 16:
+            raise ConfigError(f"RAG_LOCAL_MAX_TOKENS must be at least 16, not {self.local_max_tokens}")
         if not 1 <= self.local_sentences <= 40:
             raise ConfigError(f"RAG_LOCAL_SENTENCES must be between 1 and 40, not {self.local_sentences}")
         if self.verify not in {"rules", "llm"}:

@@ -11,6 +11,7 @@ import os
 import signal
 import stat
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -486,3 +487,53 @@ def test_cli_ask_local_with_a_missing_model_is_one_error_line_and_exit_2(tmp_pat
     lines = [ln for ln in proc.stderr.splitlines() if ln.strip() and not ln.startswith("(the store was empty")]
     assert len(lines) == 1 and lines[0].startswith("rag: error:") and "RAG_LOCAL_MODEL" in lines[0], proc.stderr
     assert "Traceback" not in proc.stderr and daemons(tmp_path) == []
+
+
+def test_cli_chat_local_holds_the_model_for_its_lifetime_and_answers_each_turn(tmp_path: Path, local: Make) -> None:
+    model = tiny(tmp_path, FAITHFUL)
+    settings = local(model)
+    env = {**_env(tmp_path, model), "RAG_LOCAL_IDLE": "1"}  # only the chat's lease keeps it loaded between turns
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rag", "chat", "--engine", "local"],
+        env=env,
+        cwd=tmp_path,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    try:
+        proc.stdin.write(Q + "\n")
+        proc.stdin.flush()
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and not client.status(settings)["running"]:
+            time.sleep(0.2)
+        state = client.status(settings)
+        assert state["running"] and state["leases"] == [proc.pid]  # the chat holds it
+        time.sleep(3)  # past the idle limit: still loaded, the lease holds it
+        assert client.status(settings)["running"]
+        out, err = proc.communicate("And how many were there before?\n/quit\n", timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "the reader's quote, then local tiny.gguf" in out
+    assert out.count("Model (local tiny.gguf, checked): ") == 2  # both turns: the quote, then the model
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and client.status(settings)["running"]:
+        time.sleep(0.2)  # the chat ended: no lease, idle past its limit, the server stops by itself
+    assert not client.status(settings)["running"]
+
+
+def test_an_eval_report_of_the_local_engine_names_its_reader_and_model(
+    tmp_path: Path, local: Make, embedder: LocalMiniLM
+) -> None:
+    from rag.evals.evalcases import Suite
+    from rag.evals.evaluate import meta
+
+    settings = local(tiny(tmp_path, FAITHFUL))
+    pipeline, _ = engine(settings, embedder)
+    about = meta(Suite("s", []), settings, pipeline)
+    assert about["engine"] == "local" and about["model"] == "local tiny.gguf"
+    assert about["settings"]["reader"].startswith(pipeline.generator.reader.reader.model.meta["sha256"][:12])

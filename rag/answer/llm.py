@@ -79,7 +79,7 @@ class SentenceStream:
 
 
 @dataclass
-class _Answering:
+class Answering:
     """One answer being checked: sentences in, the checked text out (streamed once it holds something)."""
 
     hits: Sequence[Hit]
@@ -177,7 +177,7 @@ class LLMGenerator:
 
     def check(self, question: str, hits: Sequence[Hit], reply: Iterable[str], on_text: OnText | None) -> Answer:
         """The answer from a model's reply (token deltas), every claim checked against the chunk it cites."""
-        run = _Answering(hits, self.settings.redact, on_text)
+        run = Answering(hits, self.settings.redact, on_text)
         stream = SentenceStream()
         for delta in reply:
             run.take(stream.feed(delta))

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 
 from rag.answer.extractive import ExtractiveGenerator, refusal
-from rag.answer.llm import SentenceStream, _Answering
+from rag.answer.llm import Answering, SentenceStream
 from rag.brief.sentence_quality import leans_on_context
 from rag.cite.cite import CitationBook, check_answer, markers, strip_markers
 from rag.cite.planted import planted
@@ -196,7 +196,7 @@ class LocalGenerator:
         book = CitationBook()
         for c in quote.citations if quote else ():
             book.add(c)  # the quote's keys stay: a claim citing the quoted sentence shows the same [n]
-        run = _Answering([Hit(c, 0.0) for c in sources], self.settings.redact, on_text, book=book)
+        run = Answering([Hit(c, 0.0) for c in sources], self.settings.redact, on_text, book=book)
         run.checker.premise = question  # the question's own words are what was asked, not claims to support
         stream = SentenceStream()
         for sentences in _sentences(reply, stream):
@@ -232,7 +232,7 @@ class LocalGenerator:
         hits: Sequence[Hit],
         reading: Reading,
         quote: Answer | None,
-        run: _Answering,
+        run: Answering,
         on_text: OnText | None,
     ) -> Answer:
         name = self.model.name

@@ -24,8 +24,10 @@ MIN_COVERAGE = 0.5
 PAIR_GAIN_WORDS = 3
 PAIR_GAIN_SHARE = 0.2
 #: A claim answering a question on a source that lacks some of the question's words (``check_answer``): the
-#: source must still hold this share of the question's words the claim uses, so that it is about what was asked.
-ANCHOR = 0.5
+#: cited sentence itself must still hold this share of the question's words the claim uses, so that it says
+#: what was asked ("Pennsylvania was the first of seven battleground states to start early voting" does not hold
+#: on "Pennsylvania, a key battleground state, could accept ballots in 50 days", which has 4 of its 10).
+ANCHOR = 0.67
 #: A claim of at least this many content words that shares none with the question does not answer it.
 OFF_QUESTION_WORDS = 5
 #: Spans this far below the best overlap are not tried: a claim is about the sentence it matches best.
@@ -241,10 +243,11 @@ class ClaimChecker:
 
 def check_answer(claim: str, source: str, premise: str = "", context: str = "") -> Verdict:
     """``check``, and, when that fails, the same for what the claim adds to the ``premise`` (the question): the
-    question's common words need not be in the source, but the names and numbers the claim takes from it must be
-    there (or in ``context``, the article's title), so that the source is about what was asked, and what the
-    claim adds must hold there ("Arsenal suffered a 7-0 defeat by Liverpool" does not hold on a sentence that
-    names Arsenal but not the 7-0)."""
+    question's common words need not all be in the source, but the names and numbers the claim takes from it must
+    be there (or in ``context``, the article's title), the source itself must hold most (``ANCHOR``) of the
+    question's words the claim uses, so that it says what was asked, and what the claim adds must hold there
+    ("Arsenal suffered a 7-0 defeat by Liverpool" does not hold on a sentence that names Arsenal but not the
+    7-0)."""
     verdict = check(claim, source)
     if verdict.supported or not premise:
         return verdict
@@ -259,7 +262,7 @@ def check_answer(claim: str, source: str, premise: str = "", context: str = "") 
     taken = " ".join(
         t.text for t in tokens(claim) if t.text[0].isalnum() and t.lower not in STOPWORDS and t.root not in kept
     )
-    anchored = coverage(taken, source + " " + context) if taken else 1.0
+    anchored = coverage(taken, source) if taken else 1.0
     if anchored < ANCHOR:
         why = (
             f"the cited sentence is not about what was asked (it has {anchored:.0%} of the question's words used here)"

@@ -226,6 +226,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=0, help="use only the first N articles (0 = all)")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument(
+        "--local",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also answer N questions (spread over the set) with the local engine: its cold load and warm time "
+        "per phase, beside the extractive engine on the same questions (needs the local extra)",
+    )
+    p.add_argument(
         "--scale",
         action="store_true",
         help="grow stores of --sizes chunks from the dataset's real chunks and vectors and measure how retrieval, "

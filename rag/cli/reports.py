@@ -214,6 +214,6 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     else:
         from rag.evals.bench import run_bench
 
-        result = run_bench(args.dataset, settings, limit=args.limit, log=log)
+        result = run_bench(args.dataset, settings, limit=args.limit, local=args.local, log=log)
     print(json.dumps(result, indent=2, default=str) if args.json else result["table"])
     return 0

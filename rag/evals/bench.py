@@ -80,11 +80,14 @@ def embedding_speed(pipeline: Pipeline, articles: list[Article], sample: int = 2
     return {"baseline_tokens_per_s": baseline, "tokens_per_s": optimised, "ratio": optimised / baseline}
 
 
-def run_bench(dataset: Path, settings: Settings, *, limit: int = 0, log: Log = print) -> dict[str, Any]:
+def run_bench(dataset: Path, settings: Settings, *, limit: int = 0, local: int = 0, log: Log = print) -> dict[str, Any]:
+    """Ingest ``dataset`` into a fresh store and time it, retrieval and answers; with ``local``, also that many
+    questions (spread over the set) answered by the local engine, beside the extractive engine on the same ones."""
     articles_path = dataset / "articles.jsonl"
     if not articles_path.exists():
         raise ConfigError(f"no dataset at {dataset} (needs articles.jsonl and questions.jsonl)")
     questions = read_questions(dataset)
+    settings_in = settings  # the local model is joined and served from the user's data folder, not the temp store
     with tempfile.TemporaryDirectory(prefix="rag-bench-") as tmp:
         settings = settings.replace(data_dir=Path(tmp), chroma_url="", generator="extractive")
         pipeline = Pipeline.from_settings(settings)
@@ -108,6 +111,7 @@ def run_bench(dataset: Path, settings: Settings, *, limit: int = 0, log: Log = p
             t1 = time.perf_counter()
             pipeline.ask(q["question"], filters=Filters(until=q["day"]))
             answer_s.append(time.perf_counter() - t1)
+        local_result = local_engine(pipeline, settings_in, questions, local, answer_s, log) if local else None
 
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     log("bench: cold `rag ask` on a one-article store…")
@@ -131,8 +135,66 @@ def run_bench(dataset: Path, settings: Settings, *, limit: int = 0, log: Log = p
         "settings": {"chunk_tokens": settings.chunk_tokens, "chunk_overlap": settings.chunk_overlap},
         "cold_ask": cold,
     }
+    if local_result is not None:
+        result["local"] = local_result
     result["table"] = format_table(result)
     return result
+
+
+def local_engine(
+    pipeline: Pipeline,
+    settings: Settings,
+    questions: list[dict[str, Any]],
+    n: int,
+    extractive_s: list[float],
+    log: Log,
+) -> dict[str, Any]:
+    """The local engine on ``n`` of the questions (spread evenly), in this process and on this store: the cold
+    load, then warm answer time per phase (p50/p95), beside the extractive engine's time on the same questions."""
+    from rag.local.model import LocalChat
+    from rag.pipeline import make_generator
+
+    chosen = sorted({i * len(questions) // n for i in range(min(n, len(questions)))})
+    model = LocalChat(settings.replace(generator="local"))
+    log(f"bench: local engine ({model.name}) on {len(chosen)} questions: loading the model…")
+    t0 = time.perf_counter()
+    endpoint = model.start()
+    load_s = time.perf_counter() - t0
+    extractive = pipeline.generator
+    pipeline.generator = make_generator(
+        pipeline.settings.replace(generator="local", local_sentences=settings.local_sentences),
+        pipeline.embedder,
+        pipeline.retriever,
+        chat_model=model,
+    )
+    phases: dict[str, list[float]] = {"total": [], "read": [], "first_token": [], "model": []}
+    by = {"model": 0, "reader": 0, "": 0}
+    try:
+        for i in chosen:
+            q = questions[i]
+            t1 = time.perf_counter()
+            answer = pipeline.ask(q["question"], filters=Filters(until=q["day"]))
+            phases["total"].append(time.perf_counter() - t1)
+            for step in ("read", "first_token", "model"):
+                if f"generate:{step}" in answer.timings:
+                    phases[step].append(answer.timings[f"generate:{step}"])
+            by[answer.answered_by if answer.answered_by in by else ""] += 1
+    finally:
+        pipeline.generator = extractive
+    return {
+        "model": model.name,
+        "questions": len(chosen),
+        "cold_load_s": endpoint.cold_load_s if endpoint.cold_load_s is not None else load_s,
+        "was_running": endpoint.cold_load_s is None,
+        "threads": settings.local_threads,
+        "sentences": settings.local_sentences,
+        "ms": {k: {"p50": percentile_ms(v, 50), "p95": percentile_ms(v, 95)} for k, v in phases.items() if v},
+        "extractive_ms": {
+            "p50": percentile_ms([extractive_s[i] for i in chosen], 50),
+            "p95": percentile_ms([extractive_s[i] for i in chosen], 95),
+        },
+        "answered_by": by,
+    }
 
 
 def retrieval_quality(pipeline: Pipeline, questions: list[dict[str, Any]]) -> tuple[dict[str, Any], list[float]]:
@@ -185,6 +247,19 @@ def format_table(r: dict[str, Any]) -> str:
     ]
     for mode, m in r["retrieval_quality"].items():
         lines.append(f"  {mode:<8} {m['hit@5']:.3f}   {m['mrr@10']:.3f}")
+    if "local" in r:
+        loc = r["local"]
+        load = "already running" if loc["was_running"] else f"cold load {loc['cold_load_s']:.1f}s"
+        lines.append(
+            f"local engine ({loc['model']}, {loc['threads']} threads, {loc['sentences']} sentences; {load}), "
+            f"{loc['questions']} questions, warm:"
+        )
+        for name, m in loc["ms"].items():
+            lines.append(f"  {name:<12} p50 {m['p50']:8.0f} ms   p95 {m['p95']:8.0f} ms")
+        e = loc["extractive_ms"]
+        lines.append(f"  extractive on the same questions: p50 {e['p50']:.0f} ms, p95 {e['p95']:.0f} ms")
+        b = loc["answered_by"]
+        lines.append(f"  answered by the model {b['model']}, by the reader's quote {b['reader']}, refused {b['']}")
     cold = r["cold_ask"]
     if "phases" not in cold:
         lines.append(f"cold `rag ask` on a one-article store failed: {' '.join(cold.get('error', []))}")

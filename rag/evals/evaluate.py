@@ -206,6 +206,7 @@ def _reader_tag(pipeline: Pipeline) -> str:
     """Which reader artifacts answered (sha256 prefixes: the trees, then the cross-encoder's settings when it
     rescores), so a report says which models produced its scores."""
     reader = getattr(pipeline.generator, "reader", None)
+    reader = getattr(reader, "reader", reader)  # the local engine reads through the extractive engine's reader
     if reader is None:
         return ""
     tag = str(reader.model.meta.get("sha256", "")[:12])

@@ -112,6 +112,7 @@ def _matches(state: dict[str, Any], model: Path, settings: Settings) -> bool:
         and state.get("model_size") == size
         and state.get("threads") == settings.local_threads
         and state.get("ctx") == settings.local_ctx
+        and state.get("max_tokens") == settings.local_max_tokens
     )
 
 
@@ -163,6 +164,8 @@ def _start(settings: Settings, model: Path, home: Path, on_phase: Phase | None) 
         str(settings.local_ctx),
         "--idle",
         str(settings.local_idle),
+        "--max-tokens",
+        str(settings.local_max_tokens),
     ]
     (home / daemon.STATE).unlink(missing_ok=True)
     t0 = time.monotonic()

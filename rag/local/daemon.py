@@ -100,6 +100,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--ctx", type=int, default=4096, help="context size, tokens")
     p.add_argument("--idle", type=float, default=900.0, help="stop after this many seconds unused")
+    p.add_argument("--max-tokens", type=int, default=320, help="the most tokens one reply may have")
     p.add_argument("--poll", type=float, default=1.0, help="seconds between idle checks")
     return p.parse_args(argv)
 
@@ -120,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     params = xllamacpp.CommonParams()
     params.model.path = str(args.model)
     params.n_ctx = args.ctx
+    params.n_predict = args.max_tokens  # a reply that runs on (a client that went away) stops here
     params.n_parallel = 1  # one slot: its prompt cache keeps the fixed prefix between questions
     params.cache_prompt = True
     params.cpuparams.n_threads = args.threads
@@ -144,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
             "model_size": args.model.stat().st_size,
             "threads": args.threads,
             "ctx": args.ctx,
+            "max_tokens": args.max_tokens,
             "load_s": round(loaded, 3),
             "started": time.time(),
         },

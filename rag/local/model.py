@@ -9,7 +9,6 @@ claim checks. The server's API key joins the settings' secrets, so it is redacte
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
@@ -44,13 +43,15 @@ class LocalChat:
             endpoint = client.ensure(self.settings, self.on_phase)
             if endpoint.cold_load_s is not None:
                 self.cold_load_s = endpoint.cold_load_s
+                if self.on_phase:  # said before anything is answered with it
+                    self.on_phase(f"local model loaded in {endpoint.cold_load_s:.1f}s")
             if self._chat is None or self._endpoint is None or endpoint.base_url != self._endpoint.base_url:
                 from rag.provider import OpenAIChat
 
                 served = self.settings.replace(
                     openai_base_url=endpoint.base_url, openai_api_key=endpoint.key, model=endpoint.name
                 )
-                self._chat = OpenAIChat(served)
+                self._chat = OpenAIChat(served, max_tokens=self.settings.local_max_tokens)
             self._endpoint = endpoint
             return endpoint
 
@@ -78,7 +79,6 @@ class LocalChat:
         """Start (or find) the server on a thread, so a chat or page loads the model while it waits for input."""
 
         def run() -> None:
-            t0 = time.monotonic()
             try:
                 self.start()
             except ConfigError:  # a setting is wrong: the question that needs the model says so, once
@@ -86,9 +86,6 @@ class LocalChat:
             except Exception as exc:  # reported again, as one line, by the first question that needs it
                 if self.on_phase:
                     self.on_phase(f"the local model did not load ({exc}); the first question will try again")
-                return
-            if self.on_phase and self.cold_load_s is not None:
-                self.on_phase(f"local model loaded in {time.monotonic() - t0:.1f}s")
 
         thread = threading.Thread(target=run, daemon=True, name="local-model-load")
         thread.start()

@@ -47,6 +47,11 @@ def test_the_cited_sentence_must_say_what_was_asked() -> None:
 def test_a_claim_that_only_restates_the_question_or_ignores_it_does_not_hold() -> None:
     restated = "Fox News rocked the media world this week when it announced it would part ways with a host."
     assert not check_answer(restated, SENTENCE, QUESTION).supported
+    assert "restates" in off_question(restated, QUESTION)
+    venue = "In which city will the Canada-Korea High-Level Foreign and Defence Policy Dialogue be held?"
+    assert "restates" in off_question(
+        "The Canada-Korea High-Level Foreign and Defence Policy Dialogue will be held in.", venue
+    )
     hamlin = "Damar Hamlin suffered an on-field medical emergency this week. Which team does he play for?"
     assert off_question("The Short List is a snappy USA TODAY news roundup.", hamlin)
     assert not off_question("Tucker Carlson.", QUESTION)  # a short answer is judged by its span alone

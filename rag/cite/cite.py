@@ -272,8 +272,11 @@ def check_answer(claim: str, source: str, premise: str = "", context: str = "") 
 
 
 def off_question(claim: str, question: str) -> str:
-    """Why a claim of several words is no answer to ``question`` at all (it shares no word with it), else ""."""
+    """Why a claim is no answer to ``question`` at all: it only restates it (it adds no word of its own), or, of
+    several words, it shares none with it; else ""."""
     words = content_roots(strip_markers(claim))
+    if words and not content_roots(beyond(strip_markers(claim), question)):
+        return "it only restates the question (it adds nothing to it)"
     if len(words) < OFF_QUESTION_WORDS or words & content_roots(question):
         return ""
     asked = tokens(question)

@@ -129,6 +129,11 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    with holding_local(settings):  # before the model starts loading: it is never left to idle out meanwhile
+        return _chat(args, settings)
+
+
+def _chat(args: argparse.Namespace, settings: Settings) -> int:
     from rag import warmup
     from rag.answer.chat import Conversation
     from rag.pipeline import Pipeline
@@ -144,8 +149,7 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     else:
         engine = f"LLM {settings.model}" if settings.use_llm else "extractive answers"
     print(f"rag chat ({engine}, {pipeline.store.count_articles()} articles). /sources /reset /quit")
-    with holding_local(settings, chat_model):
-        return _chat_loop(convo, pipeline, interactive)
+    return _chat_loop(convo, pipeline, interactive)
 
 
 def _chat_loop(convo: Any, pipeline: Any, interactive: bool) -> int:
@@ -226,6 +230,16 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.web.webguard import check_bind
+
+    check_bind(args.host, settings)
+    if not 0 <= args.port <= 65535:
+        raise ConfigError(f"--port must be between 0 and 65535, not {args.port}")
+    with holding_local(settings):  # the local model stays loaded while the app serves
+        return _serve(args, settings)
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import webbrowser
 
     import uvicorn
@@ -233,11 +247,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from rag import warmup
     from rag.pipeline import Pipeline
     from rag.web.server import create_app
-    from rag.web.webguard import check_bind
 
-    check_bind(args.host, settings)
-    if not 0 <= args.port <= 65535:
-        raise ConfigError(f"--port must be between 0 and 65535, not {args.port}")
     chat_model = llm_client(settings)
     pipeline = Pipeline.from_settings(settings, chat_model=chat_model)
     ensure_corpus(pipeline)
@@ -249,8 +259,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     print(f"rag serve: {url}{token}; API docs at {url}docs; Ctrl-C stops", file=sys.stderr)
     if args.open:
         threading.Timer(1.5, webbrowser.open, [url]).start()
-    with holding_local(settings, chat_model):
-        uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
     return 0
 
 
@@ -337,9 +346,9 @@ def _phase_line(text: str) -> None:
 
 
 @contextlib.contextmanager
-def holding_local(settings: Settings, chat_model: Any) -> Iterator[None]:
+def holding_local(settings: Settings) -> Iterator[None]:
     """Keep the local model loaded while this command runs (``rag chat``, ``rag serve``)."""
-    if not settings.use_local or chat_model is None:
+    if not settings.use_local:
         yield
         return
     from rag.local import client

@@ -9,9 +9,10 @@ from the reader's shortlist, checked claim by claim like every model's.
    comes with it), grouped by article with title and date and numbered, and answers in one short sentence
    that leads with the answer and cites the numbers it used. Sentences that address an assistant (planted
    instructions) are never shown to it.
-4. Each claim is checked against the numbered sentence it cites (``rag.cite.cite.ClaimChecker``); a claim
-   without a marker is aligned with the shortlisted sentence that supports it and cited if one does. The
-   citations are verbatim spans of the articles, as everywhere.
+4. Each claim is checked against the numbered sentence it cites (``rag.cite.cite.ClaimChecker``), for what it
+   adds to the question (the question's own words are what was asked: ``ClaimChecker.premise``); a claim
+   without a marker, or citing a sentence that does not say it, is cited to the shortlisted sentence that
+   does. The citations are verbatim spans of the articles, as everywhere.
 5. When something holds, the answer is the model's (``answered_by="model"``, the quote kept in ``quote``);
    when nothing does, the reader's quote stands and the model's text is kept aside as unverified; when the
    model finds no answer in the sentences, the answer is a refusal (the quote kept in ``quote``, the closest

@@ -27,9 +27,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 
 from rag.answer.extractive import ExtractiveGenerator, refusal
-from rag.answer.llm import Answering, SentenceStream
+from rag.answer.llm import UNVERIFIED, Answering, SentenceStream
 from rag.brief.sentence_quality import leans_on_context
-from rag.cite.cite import CitationBook, check_answer, markers, strip_markers
+from rag.cite.cite import CitationBook, as_of, check_answer, markers, strip_markers, tidy
 from rag.cite.planted import planted
 from rag.prompts import Prompt
 from rag.provider import ChatModel, Usage
@@ -158,17 +158,6 @@ class LocalGenerator:
         self.threshold = reader.threshold if threshold is None else threshold
         self.sentences = settings.local_sentences
 
-    def gate(
-        self,
-        question: str,
-        hits: Sequence[Hit],
-        on_text: OnText | None = None,
-        *,
-        engine: str,
-        follow_up: FollowUp | None = None,
-    ) -> Answer | None:
-        return self.reader.gate(question, hits, on_text, engine=engine, follow_up=follow_up)
-
     def generate(
         self,
         question: str,
@@ -237,13 +226,13 @@ class LocalGenerator:
         on_text: OnText | None,
     ) -> Answer:
         name = self.model.name
-        model_text = strip_markers(" ".join(run.sentences).replace("[unverified]", "")).strip()
+        model_text = strip_markers(" ".join(run.sentences).replace(UNVERIFIED, "")).strip()
         if run.holds and not run.refused:
             return Answer(
                 question=question,
                 text=" ".join(run.sentences),
                 citations=run.book.citations,
-                as_of=max((c.published for c in run.book.citations if c.published), default=""),
+                as_of=as_of(run.book.citations),
                 engine=self.name,
                 unsupported=run.unsupported,
                 claims=run.claims,
@@ -272,7 +261,7 @@ class LocalGenerator:
                 on_text(f"({why}; the quote above stands)")
         stands = quote is not None and not found_none
         answer.notes = [*answer.notes, why + ("; the reader's quote stands" if stands else "")]
-        answer.unverified_text = re.sub(r"\s+([.,;:!?])", r"\1", model_text) if not run.refused else ""
+        answer.unverified_text = tidy(model_text) if not run.refused else ""
         answer.claims = run.claims
         answer.model = name
         return answer

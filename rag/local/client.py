@@ -65,16 +65,9 @@ def model_file(settings: Settings, on_phase: Phase | None = None) -> Path:
     if chosen and chosen not in weights.MODELS:
         return weights.custom_model(chosen)
     name = chosen or weights.DEFAULT_MODEL
-    if on_phase is not None and not _joined(settings, name):
+    if on_phase is not None and not weights.joined_path(settings.data_dir, name).exists():
         on_phase(f"joining the local model's parts once ({weights.describe(name)})")
     return weights.model_path(settings.data_dir, name)
-
-
-def _joined(settings: Settings, name: str) -> bool:
-    from rag.local import weights
-
-    m = weights.MODELS[name]
-    return (settings.data_dir / "models" / f"{name}-{m.sha256[:12]}.gguf").exists()
 
 
 def read_state(settings: Settings) -> dict[str, Any] | None:

@@ -101,6 +101,12 @@ def describe(name: str = DEFAULT_MODEL) -> str:
     return f"{m.title}, {human(m.size)}, {m.licence}, sha256 {m.sha256[:8]}…"
 
 
+def joined_path(settings_data_dir: Path, name: str = DEFAULT_MODEL) -> Path:
+    """Where model ``name`` is (or will be) joined: ``<data_dir>/models/<name>-<sha256[:12]>.gguf``."""
+    model = pinned(name)
+    return Path(settings_data_dir).expanduser() / "models" / f"{model.name}-{model.sha256[:12]}.gguf"
+
+
 def model_path(
     settings_data_dir: Path,
     name: str = DEFAULT_MODEL,
@@ -115,8 +121,8 @@ def model_path(
     naming the fix; nothing but a file matching the pinned size and sha256 is ever at the returned path.
     """
     model = pinned(name)
-    folder = Path(settings_data_dir).expanduser() / "models"
-    final = folder / f"{model.name}-{model.sha256[:12]}.gguf"
+    final = joined_path(settings_data_dir, name)
+    folder = final.parent
     if _trusted(final, model):
         return final
     try:
